@@ -1,0 +1,122 @@
+"""ASE calculator for nanomlip models."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+from ase.data import chemical_symbols
+
+from nanomlip import _keys as K
+from nanomlip.data.graph import atoms_to_graph, to_device
+from nanomlip.models.checkpoint import TORCHSCRIPT_METADATA_FILE, load_torchscript
+from nanomlip.models.nano import NanoModel
+from nanomlip.models.registry import load_model, registered_models
+
+#: Registered name of the model that ``NanoCalculator()`` loads with no arguments.
+DEFAULT_MODEL = "nano-5.0"
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _is_torchscript_file(reference: Any) -> bool:
+    if not isinstance(reference, str | os.PathLike):
+        return False
+    path = Path(reference)
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return False
+    names = zipfile.ZipFile(path).namelist()
+    return any(name.endswith(f"extra/{TORCHSCRIPT_METADATA_FILE}") for name in names)
+
+
+def check_species(numbers: np.ndarray, supported: list[int]) -> None:
+    """Raise ``ValueError`` naming the elements of ``numbers`` outside ``supported``."""
+    unknown = sorted(set(int(z) for z in numbers) - set(supported))
+    if unknown:
+        names = [
+            chemical_symbols[z] if 0 <= z < len(chemical_symbols) else f"Z={z}" for z in unknown
+        ]
+        known = " ".join(chemical_symbols[z] for z in supported)
+        raise ValueError(
+            f"the model does not know element(s) {', '.join(names)}; it supports: {known}"
+        )
+
+
+class NanoCalculator(Calculator):
+    """ASE calculator running a nanomlip student.
+
+    Args:
+        model: A :class:`NanoModel` instance, a checkpoint path (``.safetensors``),
+            a TorchScript export made by :func:`nanomlip.models.export_torchscript`,
+            or a registered model name. ``None`` loads the shipped default model.
+        device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
+        dtype: ``"float32"`` (fast) or ``"float64"`` (precise).
+        **kwargs: Passed to :class:`ase.calculators.calculator.Calculator`.
+
+    Results: ``energy`` and ``free_energy`` (eV), ``forces`` (eV/Å), ``energies``
+    (per atom, eV), and ``stress`` (eV/Å^3, Voigt order) for structures periodic
+    in all three directions.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+
+    def __init__(
+        self,
+        model: NanoModel | str | os.PathLike | None = None,
+        device: str = "cpu",
+        dtype: str = "float32",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {list(_DTYPES)}, got {dtype!r}")
+        self.device = torch.device(device)
+        self.dtype = _DTYPES[dtype]
+        if model is None:
+            if DEFAULT_MODEL not in registered_models():
+                raise ValueError(
+                    f"no default model {DEFAULT_MODEL!r} is shipped with this installation; "
+                    "pass model=<checkpoint path | registered name | NanoModel>"
+                )
+            model = DEFAULT_MODEL
+        if _is_torchscript_file(model):
+            module, metadata = load_torchscript(model, device=self.device)
+            self.model = module.to(self.dtype)
+            self.metadata = metadata
+            self.cutoff = float(metadata["cutoff"])
+            self.species = [int(z) for z in metadata["species"]]
+        else:
+            loaded = load_model(model, device=str(self.device)).to(self.dtype)
+            self.model = loaded.eval()
+            self.metadata = dict(getattr(loaded, "metadata", {}) or {})
+            self.cutoff = loaded.cutoff
+            self.species = loaded.species()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+
+    def calculate(
+        self,
+        atoms: Atoms | None = None,
+        properties: list[str] | None = None,
+        system_changes: list[str] = all_changes,
+    ) -> None:
+        super().calculate(atoms, properties or ["energy"], system_changes)
+        check_species(self.atoms.get_atomic_numbers(), self.species)
+        graph = to_device(atoms_to_graph(self.atoms, self.cutoff, dtype=self.dtype), self.device)
+        output = self.model(graph)
+        energy = float(output[K.ENERGY].detach().sum().cpu())
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,
+            "energies": output[K.ATOMIC_ENERGIES].detach().cpu().double().numpy(),
+            "forces": output[K.FORCES].detach().cpu().double().numpy(),
+        }
+        if self.atoms.pbc.all():
+            stress = output[K.STRESS][0].detach().cpu().double().numpy()
+            self.results["stress"] = stress.flat[[0, 4, 8, 5, 2, 1]].copy()
