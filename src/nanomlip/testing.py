@@ -397,3 +397,18 @@ def check_model(model: torch.nn.Module, folder: Path, seed: int = 0) -> None:
     assert_torchscript_round_trip(model, periodic, folder)
     assert_calculator_consistency(model, periodic)
     assert_calculator_consistency(model, structures["molecule"])
+
+
+def with_random_element_energies(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give an untrained model random per-element energy scales (5-20) and shifts (eV).
+
+    Untrained weights give forces of ~0.02 eV/Å; scaling them to realistic
+    magnitudes (0.1-1 eV/Å) makes every check discriminate, and exercises the
+    per-element shift/scale path. Modifies and returns ``model``.
+    """
+    rng = np.random.default_rng(seed)
+    size = model.atomic_energy_scale.shape[0]
+    with torch.no_grad():
+        model.atomic_energy_scale.copy_(torch.from_numpy(rng.uniform(5.0, 20.0, size)))
+        model.atomic_energy_shift.copy_(torch.from_numpy(rng.uniform(-5.0, 0.0, size)))
+    return model

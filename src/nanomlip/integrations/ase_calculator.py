@@ -15,7 +15,11 @@ from ase.data import chemical_symbols
 
 from nanomlip import _keys as K
 from nanomlip.data.graph import atoms_to_graph, to_device
-from nanomlip.models.checkpoint import TORCHSCRIPT_METADATA_FILE, load_torchscript
+from nanomlip.models.checkpoint import (
+    TORCHSCRIPT_METADATA_FILE,
+    load_torchscript,
+    model_metadata,
+)
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import load_model, registered_models
 
@@ -94,7 +98,7 @@ class NanoCalculator(Calculator):
         else:
             loaded = load_model(model, device=str(self.device)).to(self.dtype)
             self.model = loaded.eval()
-            self.metadata = dict(getattr(loaded, "metadata", {}) or {})
+            self.metadata = model_metadata(loaded)
             self.cutoff = loaded.cutoff
             self.species = loaded.species()
         for parameter in self.model.parameters():

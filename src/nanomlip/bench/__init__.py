@@ -1,0 +1,1 @@
+"""Benchmarks: speed now; fidelity and physical properties as they land."""
