@@ -9,11 +9,14 @@ header as JSON strings.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
 import tempfile
+import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,11 +195,31 @@ def export_torchscript(model: NanoModel, path: str | os.PathLike, **provenance: 
         config=model.config.to_dict(),
     )
     was_training = model.training
-    scripted = torch.jit.script(model.eval())
+    with _quiet_torchscript_deprecation():
+        scripted = torch.jit.script(model.eval())
     model.train(was_training)
     extra = {TORCHSCRIPT_METADATA_FILE: json.dumps(metadata)}
-    _atomic_write(path, lambda tmp: torch.jit.save(scripted, tmp, _extra_files=extra))
+
+    def write(tmp: str) -> None:
+        with _quiet_torchscript_deprecation():
+            torch.jit.save(scripted, tmp, _extra_files=extra)
+
+    _atomic_write(path, write)
     return path
+
+
+@contextlib.contextmanager
+def _quiet_torchscript_deprecation() -> Iterator[None]:
+    """Silence torch's TorchScript deprecation notice for our deliberate use of it.
+
+    TorchScript stays the format that LAMMPS plugins and C++ hosts load, so the
+    notice is not actionable for our users.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.jit.*deprecated", category=DeprecationWarning
+        )
+        yield
 
 
 def load_torchscript(
@@ -216,7 +239,8 @@ def load_torchscript(
         raise FileNotFoundError(f"TorchScript file {str(path)!r} does not exist")
     extra = {TORCHSCRIPT_METADATA_FILE: ""}
     try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+        with _quiet_torchscript_deprecation():
+            module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
     except (RuntimeError, ValueError) as error:
         raise CheckpointError(f"cannot load TorchScript file {str(path)!r}: {error}") from error
     try:
