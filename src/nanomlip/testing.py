@@ -412,3 +412,42 @@ def with_random_element_energies(model: torch.nn.Module, seed: int = 0) -> torch
         model.atomic_energy_scale.copy_(torch.from_numpy(rng.uniform(5.0, 20.0, size)))
         model.atomic_energy_shift.copy_(torch.from_numpy(rng.uniform(-5.0, 0.0, size)))
     return model
+
+
+class FaultyCalculator:
+    """A cheap pair-potential ASE calculator that misbehaves on purpose, for tests.
+
+    Energies come from a soft pair repulsion; structures containing ``nan_element``
+    get a NaN energy and those containing ``huge_force_element`` get forces of
+    1e4 eV/Å, so that label rejection can be tested with any sampler.
+    """
+
+    def __new__(cls, nan_element: str = "Xe", huge_force_element: str = "Rn"):
+        from ase.calculators.calculator import Calculator, all_changes
+
+        class _Faulty(Calculator):
+            implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+            def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+                super().calculate(atoms, properties, system_changes)
+                from ase.neighborlist import neighbor_list
+
+                i, j, d, vectors = neighbor_list("ijdD", self.atoms, 4.0)
+                energy = 0.5 * float(np.sum((4.0 - d) ** 2))
+                pair_forces = (2 * (4.0 - d) / d)[:, None] * vectors
+                forces = np.zeros((len(self.atoms), 3))
+                np.add.at(forces, j, pair_forces * 0.5)
+                np.add.at(forces, i, -pair_forces * 0.5)
+                symbols = set(self.atoms.get_chemical_symbols())
+                if nan_element in symbols:
+                    energy = float("nan")
+                if huge_force_element in symbols:
+                    forces[:] = 1e4
+                self.results = {
+                    "energy": energy,
+                    "free_energy": energy,
+                    "forces": forces,
+                    "stress": np.zeros(6),
+                }
+
+        return _Faulty()

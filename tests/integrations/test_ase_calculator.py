@@ -75,3 +75,15 @@ def test_calculator_recomputes_after_moves():
     first = atoms.get_potential_energy()
     atoms.rattle(0.1, seed=3)
     assert atoms.get_potential_energy() != first
+
+
+def test_calculator_leaves_the_callers_model_untouched():
+    import torch
+
+    model = nanomlip.build_model("nano-xs").train()
+    atoms = bulk("Si", "diamond", a=5.43)
+    atoms.calc = NanoCalculator(model=model, dtype="float64")
+    atoms.get_forces()
+    assert model.training
+    assert next(model.parameters()).dtype == torch.float32
+    assert all(p.requires_grad for p in model.parameters())

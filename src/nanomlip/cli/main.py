@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from nanomlip import __version__
-from nanomlip.cli import bench, calc, models
+from nanomlip.cli import bench, calc, data, distill, label, md, models, relax
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
     calc.add_parser(subparsers)
     models.add_parsers(subparsers)
     bench.add_parser(subparsers)
+    relax.add_parser(subparsers)
+    md.add_parser(subparsers)
+    label.add_parser(subparsers)
+    data.add_parser(subparsers)
+    distill.add_parsers(subparsers)
     return parser
 
 

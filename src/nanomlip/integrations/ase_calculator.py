@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import zipfile
 from pathlib import Path
@@ -92,17 +93,28 @@ class NanoCalculator(Calculator):
         if _is_torchscript_file(model):
             module, metadata = load_torchscript(model, device=self.device)
             self.model = module.to(self.dtype)
+            for parameter in self.model.parameters():
+                parameter.requires_grad_(False)
             self.metadata = metadata
             self.cutoff = float(metadata["cutoff"])
             self.species = [int(z) for z in metadata["species"]]
+        elif isinstance(model, NanoModel):
+            # Never modify the caller's model (dtype, device, training mode): copy if needed.
+            first = next(model.parameters())
+            if first.dtype != self.dtype or first.device != self.device or model.training:
+                model = copy.deepcopy(model).to(device=self.device, dtype=self.dtype).eval()
+            self._use_nano_model(model)
         else:
-            loaded = load_model(model, device=str(self.device)).to(self.dtype)
-            self.model = loaded.eval()
-            self.metadata = model_metadata(loaded)
-            self.cutoff = loaded.cutoff
-            self.species = loaded.species()
-        for parameter in self.model.parameters():
-            parameter.requires_grad_(False)
+            loaded = load_model(model, device=str(self.device)).to(self.dtype).eval()
+            for parameter in loaded.parameters():
+                parameter.requires_grad_(False)
+            self._use_nano_model(loaded)
+
+    def _use_nano_model(self, model: NanoModel) -> None:
+        self.model = model
+        self.metadata = model_metadata(model)
+        self.cutoff = model.cutoff
+        self.species = model.species()
 
     def calculate(
         self,

@@ -1,0 +1,104 @@
+"""``nanomlip distill`` (train a student on a labelled dataset) and ``nanomlip eval``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    distill = subparsers.add_parser(
+        "distill",
+        help="train a student on a labelled dataset (resumable)",
+        description="Kill it at any time; rerunning the same command resumes from the last "
+        "checkpoint and ends exactly as an uninterrupted run would.",
+    )
+    distill.add_argument("--data", required=True, type=Path, help="labelled dataset folder")
+    distill.add_argument("--out", required=True, type=Path, help="run folder")
+    distill.add_argument("--preset", help="student preset (default: the config's, nano-5.0)")
+    distill.add_argument("--config", type=Path, help="YAML file of training options")
+    distill.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one option, e.g. --set lr=1e-3 --set model.num_layers=3 (repeatable)",
+    )
+    distill.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    distill.set_defaults(handler=run_distill)
+
+    evaluate = subparsers.add_parser(
+        "eval", help="errors of a model against a labelled dataset (tables and parity plots)"
+    )
+    evaluate.add_argument("--model", required=True, help="checkpoint, TorchScript or name")
+    evaluate.add_argument("--data", required=True, type=Path, help="labelled dataset folder")
+    evaluate.add_argument("--split", choices=["val", "all"], default="all")
+    evaluate.add_argument("--out", type=Path, help="folder for eval.json, eval.md, parity.png")
+    evaluate.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--batch-size", type=int, default=16, help="frames per batch")
+    evaluate.add_argument("--val-fraction", type=float, help="override the model's split")
+    evaluate.add_argument("--seed", type=int, help="override the model's split seed")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.set_defaults(handler=run_eval)
+
+
+def run_distill(args: argparse.Namespace) -> int:
+    from nanomlip.distill.config import load_config
+    from nanomlip.distill.trainer import MODEL, train
+
+    if not args.data.exists():
+        raise FileNotFoundError(f"dataset {str(args.data)!r} does not exist")
+    values = {"preset": args.preset} if args.preset else {}
+    if args.no_progress:
+        values["progress"] = False
+    config = load_config(args.config, args.assignments, **values)
+    try:
+        result = train(args.data, args.out, config)
+    except FloatingPointError as error:
+        raise ValueError(str(error)) from error
+    state = result.state
+    print(
+        f"stopped by {result.stopped_by} at step {state.step} (epoch {state.epoch}); "
+        f"this run: {result.steps} steps, {result.steps_per_second:.2f} steps/s, "
+        f"{result.frames_per_second:.1f} frames/s"
+    )
+    if state.history and state.history[-1].get("report"):
+        overall = state.history[-1]["report"]["overall"]
+        print(
+            "last validation: "
+            f"E {overall['energy_mae_meV_per_atom']:.2f} meV/atom, "
+            f"F {overall['forces_mae_meV_per_A']:.1f} meV/Å"
+            + (
+                f", S {overall['stress_mae_GPa']:.3f} GPa"
+                if overall["stress_mae_GPa"] is not None
+                else ""
+            )
+        )
+    print(f"best model (step {state.best_step}): {args.out / MODEL}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from nanomlip.distill.evaluate import evaluate, markdown_table, write_outputs
+
+    evaluation = evaluate(
+        args.model,
+        args.data,
+        split=args.split,
+        dtype=args.dtype,
+        device=args.device,
+        batch_size=args.batch_size,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(evaluation.to_dict(), indent=2))
+    else:
+        print(markdown_table(evaluation.report), end="")
+    if args.out:
+        paths = write_outputs(evaluation, args.out)
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0

@@ -1,0 +1,99 @@
+"""``nanomlip relax FILE``: optimise atomic positions and, with ``--cell``, the cell.
+
+Also holds the model options shared with ``nanomlip md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nanomlip.integrations.ase_calculator import NanoCalculator
+
+UNTRAINED_WARNING = (
+    "# WARNING: UNTRAINED {preset} model: the results test the pipeline, not physics"
+)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model``/``--preset``, ``--device`` and ``--dtype`` to ``parser``."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model",
+        help="checkpoint, TorchScript file or registered model name (default: the shipped model)",
+    )
+    source.add_argument(
+        "--preset", help="use an UNTRAINED model of this preset (for testing the pipeline)"
+    )
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+
+
+def calculator_from_args(args: argparse.Namespace) -> NanoCalculator:
+    """Build the :class:`~nanomlip.NanoCalculator` chosen by the model options.
+
+    Prints a loud warning when an untrained preset is used.
+    """
+    from nanomlip import NanoCalculator, build_model  # lazy: torch is slow to import
+
+    if args.preset:
+        print(UNTRAINED_WARNING.format(preset=args.preset), flush=True)
+        model = build_model(args.preset)
+    else:
+        model = args.model
+    try:
+        return NanoCalculator(model=model, device=args.device, dtype=args.dtype)
+    except ValueError as error:
+        if model is None:
+            raise ValueError(
+                f"{error} (on the command line: --model PATH|NAME, "
+                "or --preset NAME for an untrained model)"
+            ) from error
+        raise
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "relax", help="relax atomic positions (and the cell with --cell) of a structure file"
+    )
+    parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
+    add_model_options(parser)
+    parser.add_argument("--cell", action="store_true", help="relax the cell too")
+    parser.add_argument("--optimizer", default="FIRE", type=str.upper, choices=["FIRE", "BFGS"])
+    parser.add_argument("--fmax", type=float, default=0.05, help="force threshold (eV/Å)")
+    parser.add_argument("--steps", type=int, default=500, help="maximum optimizer steps")
+    parser.add_argument(
+        "--pressure", type=float, default=0.0, help="target pressure for --cell (GPa)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="relaxed structure (default: <stem>_relaxed.extxyz)"
+    )
+    parser.add_argument("--log", type=Path, help="optimizer log (default: <out stem>.log)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ase.io import write
+
+    from nanomlip.md import format_relax_summary, read_structure, relax
+
+    atoms = read_structure(args.file)
+    out = args.out or args.file.with_name(f"{args.file.stem}_relaxed.extxyz")
+    log = args.log or out.with_suffix(".log")
+    calculator = calculator_from_args(args)
+    result = relax(
+        atoms,
+        calculator,
+        fmax=args.fmax,
+        steps=args.steps,
+        optimizer=args.optimizer,
+        cell=args.cell,
+        pressure_GPa=args.pressure,
+        logfile=str(log),
+    )
+    write(out, result.atoms, format="extxyz")
+    print(format_relax_summary(result))
+    print(f"wrote {out} and {log}")
+    return 0

@@ -1,0 +1,1 @@
+"""Distillation: labelling structures with a teacher (training lands here next)."""

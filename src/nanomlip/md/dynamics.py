@@ -1,0 +1,492 @@
+"""Molecular dynamics driver: NVE, NVT and NPT with ASE integrators.
+
+===================  ===========================================  =======================
+``ensemble``         Integrator (ASE)                             Coupling parameters
+===================  ===========================================  =======================
+``nve``              ``VelocityVerlet``                           none
+``nvt-langevin``     ``Langevin`` (BAOAB-like, stochastic)        friction γ (1/ps)
+``nvt-nose-hoover``  ``NoseHooverChainNVT``                       τ_T (fs)
+``npt-mtk``          ``IsotropicMTKNPT`` / ``MTKNPT`` (aniso)     τ_T, τ_P (fs)
+``npt-berendsen``    ``NPTBerendsen`` / ``Inhomogeneous_...``     τ_T, τ_P (fs), bulk
+                                                                  modulus B (GPa)
+===================  ===========================================  =======================
+
+Velocity Verlet advances ``p ← p + F dt/2; r ← r + p dt/m; p ← p + F(r) dt/2``; the
+thermostats and barostats wrap that update. Defaults follow common practice and ASE's
+advice: τ_T = 100 dt, τ_P = 1000 dt, γ = 10 ps⁻¹. Berendsen rescales the volume by
+``μ³ = 1 - (dt / τ_P) (P₀ - P) / B``, so it needs an estimate of the bulk modulus B
+(only the relaxation speed depends on it).
+
+The run writes a trajectory frame every ``traj_every`` steps and a thermo row every
+``log_every`` steps (both also at step 0 and the final step), flushing each write, and
+stops with :class:`~nanomlip.md.errors.SimulationError` when the energy or forces become
+non-finite or the temperature passes ``max_temperature_K``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.calculator import BaseCalculator
+from ase.md.langevin import Langevin
+from ase.md.md import MolecularDynamics
+from ase.md.nose_hoover_chain import MTKNPT, IsotropicMTKNPT, NoseHooverChainNVT
+from ase.md.nptberendsen import Inhomogeneous_NPTBerendsen, NPTBerendsen
+from ase.md.verlet import VelocityVerlet
+
+from nanomlip.md.errors import SimulationError
+from nanomlip.md.io import TRAJECTORY_FORMATS, TrajectoryWriter, read_last_frame, trajectory_path
+from nanomlip.md.thermo import (
+    ThermoLog,
+    ThermoRow,
+    energy_drift,
+    temperature_K,
+    thermo_row,
+    truncate_thermo_log,
+)
+
+#: Ensembles understood by :func:`make_integrator`.
+ENSEMBLES: tuple[str, ...] = (
+    "nve",
+    "nvt-langevin",
+    "nvt-nose-hoover",
+    "npt-mtk",
+    "npt-berendsen",
+)
+
+#: Temperature ceiling (K) for NVE runs and for a target temperature of 0 K.
+DEFAULT_NVE_MAX_TEMPERATURE_K: float = 5000.0
+
+#: Name of the thermo log inside the output directory.
+THERMO_FILE: str = "thermo.csv"
+
+
+@dataclass(frozen=True)
+class MDConfig:
+    """Settings of an MD run.
+
+    Attributes:
+        ensemble: One of :data:`ENSEMBLES`.
+        temperature_K: Target temperature (thermostats) and initial-velocity
+            temperature (all ensembles), in K.
+        pressure_GPa: Target pressure for NPT, in GPa.
+        timestep_fs: Integration time step dt, in fs.
+        steps: Total number of steps of the run; a restart continues up to this number.
+        seed: Seed of the initial Maxwell-Boltzmann velocities and the Langevin noise.
+        traj_every: Write a trajectory frame every this many steps.
+        log_every: Write a thermo row every this many steps.
+        traj_format: ``"extxyz"`` or ``"traj"``.
+        anisotropic: Let the three cell vectors fluctuate independently (NPT only).
+        max_temperature_K: Stop above this temperature, in K; ``None`` means 10 × the
+            target, or :data:`DEFAULT_NVE_MAX_TEMPERATURE_K` for NVE (unless 10 × the
+            initial temperature is higher) and for a 0 K target.
+        friction_per_ps: Langevin friction γ, in 1/ps.
+        tdamp_fs: Thermostat time constant τ_T, in fs; ``None`` means 100 dt.
+        pdamp_fs: Barostat time constant τ_P, in fs; ``None`` means 1000 dt.
+        bulk_modulus_GPa: Bulk modulus estimate B for the Berendsen barostat, in GPa.
+    """
+
+    ensemble: str = "nvt-langevin"
+    temperature_K: float = 300.0
+    pressure_GPa: float = 0.0
+    timestep_fs: float = 1.0
+    steps: int = 1000
+    seed: int = 0
+    traj_every: int = 10
+    log_every: int = 10
+    traj_format: str = "extxyz"
+    anisotropic: bool = False
+    max_temperature_K: float | None = None
+    friction_per_ps: float = 10.0
+    tdamp_fs: float | None = None
+    pdamp_fs: float | None = None
+    bulk_modulus_GPa: float = 100.0
+
+    @property
+    def is_npt(self) -> bool:
+        """Whether the ensemble changes the cell."""
+        return self.ensemble.startswith("npt")
+
+    @property
+    def temperature_limit_K(self) -> float:
+        """The temperature above which the run is stopped, in K."""
+        if self.max_temperature_K is not None:
+            return self.max_temperature_K
+        if self.ensemble == "nve":
+            return max(DEFAULT_NVE_MAX_TEMPERATURE_K, 10.0 * self.temperature_K)
+        if self.temperature_K <= 0:
+            return DEFAULT_NVE_MAX_TEMPERATURE_K
+        return 10.0 * self.temperature_K
+
+    @property
+    def tdamp(self) -> float:
+        """Thermostat time constant τ_T in ASE time units."""
+        return (self.tdamp_fs or 100.0 * self.timestep_fs) * units.fs
+
+    @property
+    def pdamp(self) -> float:
+        """Barostat time constant τ_P in ASE time units."""
+        return (self.pdamp_fs or 1000.0 * self.timestep_fs) * units.fs
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first invalid setting."""
+        checks: list[tuple[bool, str]] = [
+            (
+                self.ensemble in ENSEMBLES,
+                f"unknown ensemble {self.ensemble!r}; choose one of {list(ENSEMBLES)}",
+            ),
+            (self.timestep_fs > 0, f"the timestep must be positive, got {self.timestep_fs} fs"),
+            (self.steps >= 0, f"steps must be zero or positive, got {self.steps}"),
+            (self.temperature_K >= 0, f"temperature must be >= 0 K, got {self.temperature_K}"),
+            (self.traj_every >= 1, f"traj_every must be >= 1, got {self.traj_every}"),
+            (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
+            (
+                self.traj_format in TRAJECTORY_FORMATS,
+                f"unknown trajectory format {self.traj_format!r}; "
+                f"choose one of {list(TRAJECTORY_FORMATS)}",
+            ),
+            (self.is_npt or not self.anisotropic, "anisotropic applies only to NPT ensembles"),
+            (self.friction_per_ps > 0, "the Langevin friction must be positive"),
+            ((self.tdamp_fs or 1.0) > 0, "the thermostat time constant must be positive"),
+            ((self.pdamp_fs or 1.0) > 0, "the barostat time constant must be positive"),
+            (self.bulk_modulus_GPa > 0, "the bulk modulus must be positive"),
+            (self.temperature_limit_K > 0, "the maximum temperature must be positive"),
+            (
+                self.ensemble == "nve" or self.temperature_K > 0,
+                f"{self.ensemble} needs a positive target temperature",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class MDResult:
+    """Outcome of :func:`run_md`.
+
+    Attributes:
+        atoms: Final state (the input object, advanced in place).
+        first_step: Step the run started from (0, or the restart step).
+        last_step: Step the run ended at.
+        wall_s: Wall time of the integration loop, in s.
+        ns_per_day: Simulated nanoseconds per day of wall time.
+        energy_drift_meV_atom_ps: NVE energy drift from a linear fit of E_tot(t) over
+            all logged rows (restarts included), in meV/atom/ps; ``None`` otherwise.
+        trajectory: Path of the trajectory file.
+        thermo: Path of the thermo log.
+    """
+
+    atoms: Atoms
+    first_step: int
+    last_step: int
+    wall_s: float
+    ns_per_day: float
+    energy_drift_meV_atom_ps: float | None
+    trajectory: Path
+    thermo: Path
+
+    @property
+    def steps_run(self) -> int:
+        """Number of steps integrated by this call."""
+        return self.last_step - self.first_step
+
+
+def initialize_velocities(atoms: Atoms, temperature: float, rng: np.random.Generator) -> None:
+    """Draw Maxwell-Boltzmann momenta at exactly ``temperature`` (K), without net drift.
+
+    Each Cartesian component is drawn as ``p = sqrt(m k_B T) ξ`` with ξ ~ N(0, 1); the
+    centre-of-mass momentum is then removed (``p_i ← p_i - m_i Σ_j p_j / Σ_j m_j``) and
+    the momenta are rescaled so that 2K / (3 N k_B) = T exactly.
+
+    Args:
+        atoms: Structure; its momenta are overwritten.
+        temperature: Target temperature, in K (0 gives zero momenta).
+        rng: Random generator (seeded for reproducibility).
+    """
+    masses = atoms.get_masses()[:, None]
+    if temperature <= 0 or len(atoms) == 0:
+        atoms.set_momenta(np.zeros((len(atoms), 3)))
+        return
+    momenta = np.sqrt(masses * units.kB * temperature) * rng.standard_normal((len(atoms), 3))
+    momenta -= masses * momenta.sum(axis=0) / masses.sum()
+    atoms.set_momenta(momenta)
+    current = temperature_K(atoms)
+    if current > 0:
+        atoms.set_momenta(momenta * math.sqrt(temperature / current))
+
+
+def make_integrator(atoms: Atoms, config: MDConfig, rng: np.random.Generator) -> MolecularDynamics:
+    """Build the ASE integrator for ``config.ensemble`` acting on ``atoms``.
+
+    Args:
+        atoms: Structure with a calculator and momenta.
+        config: Run settings (validated).
+        rng: Random generator for the Langevin noise.
+
+    Returns:
+        The integrator; advance it with ``step()``.
+    """
+    dt = config.timestep_fs * units.fs
+    temperature = config.temperature_K
+    pressure_au = config.pressure_GPa * units.GPa
+    if config.ensemble == "nve":
+        return VelocityVerlet(atoms, timestep=dt)
+    if config.ensemble == "nvt-langevin":
+        friction = config.friction_per_ps / (1000.0 * units.fs)
+        # fixcm=False: ASE's centre-of-mass fix biases Langevin sampling for small systems.
+        return Langevin(
+            atoms, dt, temperature_K=temperature, friction=friction, fixcm=False, rng=rng
+        )
+    if config.ensemble == "nvt-nose-hoover":
+        return NoseHooverChainNVT(atoms, dt, temperature_K=temperature, tdamp=config.tdamp)
+    if config.ensemble == "npt-mtk":
+        mtk = MTKNPT if config.anisotropic else IsotropicMTKNPT
+        return mtk(
+            atoms,
+            dt,
+            temperature_K=temperature,
+            pressure_au=pressure_au,
+            tdamp=config.tdamp,
+            pdamp=config.pdamp,
+        )
+    berendsen = Inhomogeneous_NPTBerendsen if config.anisotropic else NPTBerendsen
+    return berendsen(
+        atoms,
+        dt,
+        temperature_K=temperature,
+        pressure_au=pressure_au,
+        taut=config.tdamp,
+        taup=config.pdamp,
+        compressibility_au=1.0 / (config.bulk_modulus_GPa * units.GPa),
+    )
+
+
+def check_ensemble_support(atoms: Atoms, config: MDConfig) -> None:
+    """Raise ``ValueError`` when ``atoms`` cannot run ``config.ensemble``.
+
+    NPT needs a structure periodic in all three directions and a calculator with stress;
+    ASE's MTK integrators also refuse constraints.
+    """
+    if not config.is_npt:
+        return
+    if config.ensemble == "npt-mtk" and atoms.constraints:
+        raise ValueError("npt-mtk does not support constraints; remove them or use npt-berendsen")
+    if not atoms.pbc.all():
+        raise ValueError(f"{config.ensemble} needs a structure periodic in all three directions")
+    try:
+        atoms.get_stress()
+    except Exception as error:
+        message = f"{config.ensemble} needs a calculator that gives stress: {error}"
+        raise ValueError(message) from error
+
+
+def check_stability(atoms: Atoms, step: int, time_ps: float, max_temperature: float) -> None:
+    """Raise :class:`SimulationError` if the state at ``step`` is unphysical.
+
+    Args:
+        atoms: Current state with its calculator.
+        step: Step index, for the message.
+        time_ps: Simulated time, in ps, for the message.
+        max_temperature: Temperature ceiling, in K.
+    """
+    where = f"step {step} (t = {time_ps:.6g} ps)"
+    energy = atoms.get_potential_energy()
+    if not math.isfinite(energy):
+        raise SimulationError(f"{where}: the potential energy is {energy}")
+    bad = int((~np.isfinite(atoms.get_forces())).any(axis=1).sum())
+    if bad:
+        raise SimulationError(f"{where}: forces are not finite (NaN/inf) on {bad} atom(s)")
+    temperature = temperature_K(atoms)
+    if not math.isfinite(temperature) or temperature > max_temperature:
+        raise SimulationError(
+            f"{where}: temperature {temperature:.1f} K exceeds the limit "
+            f"{max_temperature:.1f} K (timestep too large or the model is extrapolating?)"
+        )
+
+
+def ns_per_day(steps: int, timestep_fs: float, wall_s: float) -> float:
+    """Throughput: simulated ns per day of wall time (``steps · dt`` over ``wall_s``)."""
+    if wall_s <= 0:
+        return math.inf if steps else 0.0
+    return steps * timestep_fs * 1e-6 / wall_s * 86400.0
+
+
+def _start_outputs(out_dir: Path, config: MDConfig, start_step: int) -> list[ThermoRow]:
+    """Prepare the output files; returns the thermo rows kept from an earlier run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    trajectory = trajectory_path(out_dir, config.traj_format)
+    thermo = out_dir / THERMO_FILE
+    if start_step == 0:
+        trajectory.unlink(missing_ok=True)
+        thermo.unlink(missing_ok=True)
+        return []
+    return truncate_thermo_log(thermo, start_step) if thermo.is_file() else []
+
+
+class _Progress:
+    """tqdm progress bar with live ns/day; silent when disabled or tqdm is missing."""
+
+    def __init__(self, total: int, initial: int, enabled: bool) -> None:
+        self._bar = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+            except ImportError:  # progress is a convenience, never a requirement
+                return
+            self._bar = tqdm(
+                total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True
+            )
+
+    def update(self, ns_day: float, temperature: float) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(ns_day=f"{ns_day:.3g}", T=f"{temperature:.0f}K", refresh=False)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def run_md(
+    atoms: Atoms,
+    config: MDConfig,
+    out_dir: str | Path,
+    *,
+    calculator: BaseCalculator | None = None,
+    start_step: int = 0,
+    start_time_ps: float = 0.0,
+    progress: bool = False,
+    on_step: Callable[[int, Atoms], None] | None = None,
+) -> MDResult:
+    """Integrate ``atoms`` for ``config.steps`` steps, writing trajectory and thermo log.
+
+    A fresh run (``start_step == 0``) draws Maxwell-Boltzmann velocities from
+    ``config.seed`` and overwrites earlier output in ``out_dir``; a continued run
+    (see :func:`load_restart`) keeps the momenta of ``atoms``, drops thermo rows after
+    ``start_step`` and appends. Thermostat chain and barostat variables restart from
+    zero, and the Langevin noise is re-seeded from ``(seed, start_step)``, so a
+    continued run is reproducible but not bit-identical to an uninterrupted one.
+
+    Args:
+        atoms: Initial state; advanced in place.
+        config: Run settings.
+        out_dir: Directory for ``trajectory.extxyz`` (or ``.traj``) and ``thermo.csv``.
+        calculator: Any ASE calculator; ``None`` keeps the one attached to ``atoms``.
+        start_step: Step index of ``atoms`` (0 for a fresh run).
+        start_time_ps: Simulated time of ``atoms``, in ps.
+        progress: Show a tqdm progress bar with live ns/day on stderr.
+        on_step: Optional callback ``(step, atoms)`` after every step.
+
+    Returns:
+        An :class:`MDResult`.
+
+    Raises:
+        ValueError: For invalid settings or an ensemble the structure cannot run.
+        SimulationError: When the run becomes unstable; frames and rows written before
+            are kept, and the message names the step and the last frame on disk.
+    """
+    config.validate()
+    if calculator is not None:
+        atoms.calc = calculator
+    if atoms.calc is None:
+        raise ValueError("md needs a calculator: pass one or attach it to the atoms")
+    if start_step < 0:
+        raise ValueError(f"start_step must be >= 0, got {start_step}")
+    check_ensemble_support(atoms, config)
+    out_dir = Path(out_dir)
+    rng = np.random.default_rng([config.seed, start_step])
+    if start_step == 0:
+        initialize_velocities(atoms, config.temperature_K, rng)
+    history = _start_outputs(out_dir, config, start_step)
+    dyn = make_integrator(atoms, config, rng)
+    writer = TrajectoryWriter(trajectory_path(out_dir, config.traj_format), config.traj_format)
+    if start_step > 0:
+        writer.last_step = start_step
+
+    def time_at(step: int) -> float:
+        return start_time_ps + (step - start_step) * config.timestep_fs * 1e-3
+
+    def record(log: ThermoLog, step: int, final: bool) -> None:
+        if step % config.log_every == 0 or final:
+            row = thermo_row(atoms, step, time_at(step))
+            log.write(row)
+            history.append(row)
+        if step % config.traj_every == 0 or final:
+            writer.write(atoms, step, time_at(step))
+
+    bar = _Progress(config.steps, min(start_step, config.steps), progress)
+    step = start_step
+    start = time.perf_counter()
+    try:
+        with ThermoLog(out_dir / THERMO_FILE) as log:
+            check_stability(atoms, step, time_at(step), config.temperature_limit_K)
+            if start_step == 0:
+                record(log, 0, final=config.steps == 0)
+            while step < config.steps:
+                dyn.step()
+                dyn.nsteps += 1
+                step += 1
+                check_stability(atoms, step, time_at(step), config.temperature_limit_K)
+                record(log, step, final=step == config.steps)
+                if on_step is not None:
+                    on_step(step, atoms)
+                elapsed = time.perf_counter() - start
+                rate = ns_per_day(step - start_step, config.timestep_fs, elapsed)
+                bar.update(rate, temperature_K(atoms))
+    except SimulationError as error:
+        last = "none" if writer.last_step is None else f"step {writer.last_step}"
+        raise SimulationError(
+            f"{error}; stopped, output kept up to the last frame written ({last}) in {out_dir}"
+        ) from None
+    finally:
+        bar.close()
+    wall = time.perf_counter() - start
+    drift = None
+    if config.ensemble == "nve":
+        drift = energy_drift([r.time_ps for r in history], [r.etot_eV for r in history], len(atoms))
+    return MDResult(
+        atoms=atoms,
+        first_step=start_step,
+        last_step=step,
+        wall_s=wall,
+        ns_per_day=ns_per_day(step - start_step, config.timestep_fs, wall),
+        energy_drift_meV_atom_ps=drift,
+        trajectory=writer.path,
+        thermo=out_dir / THERMO_FILE,
+    )
+
+
+def load_restart(out_dir: str | Path, traj_format: str = "extxyz") -> tuple[Atoms, int, float]:
+    """State to continue a run from: the last frame of the trajectory in ``out_dir``.
+
+    Args:
+        out_dir: Output directory of an earlier :func:`run_md`.
+        traj_format: Format of its trajectory.
+
+    Returns:
+        ``(atoms, step, time_ps)``: positions, momenta and cell of the last frame, and
+        where it sits in the run; pass them to :func:`run_md` as ``atoms``,
+        ``start_step`` and ``start_time_ps``.
+    """
+    return read_last_frame(trajectory_path(out_dir, traj_format))
+
+
+def format_md_summary(result: MDResult, config: MDConfig) -> str:
+    """One-line human summary of an :class:`MDResult`."""
+    simulated_ps = result.steps_run * config.timestep_fs * 1e-3
+    line = (
+        f"md {config.ensemble}: {result.steps_run} steps (step {result.first_step} → "
+        f"{result.last_step}, {simulated_ps:.4g} ps) in {result.wall_s:.2f} s, "
+        f"{result.ns_per_day:.3g} ns/day, final T = {temperature_K(result.atoms):.1f} K"
+    )
+    if result.energy_drift_meV_atom_ps is not None:
+        line += f", energy drift = {result.energy_drift_meV_atom_ps:.4g} meV/atom/ps"
+    return line

@@ -1,0 +1,112 @@
+"""Reading structures and writing/reading MD trajectories frame by frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ase import Atoms
+from ase.io import read, write
+from ase.io.trajectory import Trajectory
+
+#: Trajectory formats :class:`TrajectoryWriter` can append to, with their file suffix.
+TRAJECTORY_FORMATS: dict[str, str] = {"extxyz": ".extxyz", "traj": ".traj"}
+
+
+def read_structure(path: str | Path, index: int | str = -1) -> Atoms:
+    """Read one structure from any file format ASE recognises (CIF, POSCAR, extxyz, ...).
+
+    Args:
+        path: Structure file.
+        index: Which frame of a multi-frame file (ASE index, default the last).
+
+    Returns:
+        The structure, without any calculator attached.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If ASE cannot read it or it holds no atoms.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"structure file {str(path)!r} does not exist")
+    try:
+        atoms = read(path, index=index)
+    except Exception as error:  # ASE raises many types for unreadable files
+        raise ValueError(f"cannot read {str(path)!r} as a structure: {error}") from error
+    if isinstance(atoms, list):
+        raise ValueError(f"{str(path)!r}: index {index!r} selects several frames; pick one")
+    if len(atoms) == 0:
+        raise ValueError(f"{str(path)!r} contains no atoms")
+    atoms.calc = None
+    return atoms
+
+
+def trajectory_path(out_dir: str | Path, traj_format: str) -> Path:
+    """Path of the MD trajectory inside ``out_dir`` for ``traj_format``."""
+    if traj_format not in TRAJECTORY_FORMATS:
+        raise ValueError(
+            f"unknown trajectory format {traj_format!r}; choose one of {list(TRAJECTORY_FORMATS)}"
+        )
+    return Path(out_dir) / f"trajectory{TRAJECTORY_FORMATS[traj_format]}"
+
+
+class TrajectoryWriter:
+    """Appends frames to an extxyz or ASE ``.traj`` file, each one flushed to disk.
+
+    Every frame carries ``step`` and ``time_ps`` in ``atoms.info`` and the momenta, so a
+    run can restart from the last frame (see :func:`read_last_frame`).
+
+    Args:
+        path: Output file; frames are appended when it exists.
+        traj_format: ``"extxyz"`` or ``"traj"``.
+    """
+
+    def __init__(self, path: str | Path, traj_format: str = "extxyz") -> None:
+        if traj_format not in TRAJECTORY_FORMATS:
+            raise ValueError(
+                f"unknown trajectory format {traj_format!r}; "
+                f"choose one of {list(TRAJECTORY_FORMATS)}"
+            )
+        self.path = Path(path)
+        self.traj_format = traj_format
+        self.last_step: int | None = None
+
+    def write(self, atoms: Atoms, step: int, time_ps: float) -> None:
+        """Append ``atoms`` (with its calculator results) as the frame of ``step``."""
+        atoms.info["step"] = int(step)
+        atoms.info["time_ps"] = float(time_ps)
+        if self.traj_format == "traj":
+            # Opening per frame closes (and so completes) the file after every write.
+            with Trajectory(self.path, "a") as trajectory:
+                trajectory.write(atoms)
+        else:
+            with self.path.open("a", encoding="utf-8") as file:
+                write(file, atoms, format="extxyz")
+                file.flush()
+        self.last_step = int(step)
+
+
+def read_last_frame(path: str | Path) -> tuple[Atoms, int, float]:
+    """Read the last frame of a trajectory written by :class:`TrajectoryWriter`.
+
+    Args:
+        path: ``trajectory.extxyz`` or ``trajectory.traj``.
+
+    Returns:
+        ``(atoms, step, time_ps)`` with positions, momenta and cell of that frame.
+
+    Raises:
+        FileNotFoundError: If the trajectory does not exist.
+        ValueError: If it is empty, unreadable or lacks the ``step`` record.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"cannot restart: no trajectory {str(path)!r}")
+    try:
+        atoms = read(path, index=-1)
+    except Exception as error:
+        raise ValueError(f"cannot restart: {str(path)!r} is unreadable: {error}") from error
+    if "step" not in atoms.info or "time_ps" not in atoms.info:
+        raise ValueError(f"cannot restart: {str(path)!r} was not written by nanomlip md")
+    atoms.calc = None
+    return atoms, int(atoms.info["step"]), float(atoms.info["time_ps"])

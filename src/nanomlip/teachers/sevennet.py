@@ -1,0 +1,130 @@
+"""SevenNet teachers: the models shipped inside the ``sevenn`` package, or any checkpoint.
+
+Spec forms: ``sevennet:7net-0``, ``sevennet:7net-l3i5``, ``sevennet:7net-mf-0@PBE``
+and ``sevennet:/path/to/checkpoint.pth@task`` (e.g. SevenNet-Omni with its modal).
+Only checkpoints present on disk are used: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+from ase.calculators.calculator import Calculator
+
+from nanomlip.teachers.base import Provenance, Teacher, TeacherError, symbols_from_numbers
+
+#: Short names -> attribute of ``sevenn._const`` holding the shipped checkpoint path.
+SHIPPED_CHECKPOINTS = {
+    "7net-0": "SEVENNET_0_11Jul2024",
+    "7net-0_22may2024": "SEVENNET_0_22May2024",
+    "7net-l3i5": "SEVENNET_l3i5",
+    "7net-mf-0": "SEVENNET_MF_0",
+    "7net-mf-ompa": "SEVENNET_MF_ompa",
+    "7net-omat": "SEVENNET_omat",
+    "7net-omni": "SEVENNET_omni",
+}
+
+
+def _import_sevenn():
+    try:
+        import sevenn  # noqa: F401
+        from sevenn import _const
+        from sevenn import util as sevenn_util
+    except ImportError as error:
+        raise TeacherError(
+            "SevenNet teachers need the sevenn package: pip install 'nanomlip[teachers]'"
+        ) from error
+    return _const, sevenn_util
+
+
+def shipped_models() -> dict[str, str]:
+    """Short names of SevenNet checkpoints present in this installation -> path."""
+    const, _ = _import_sevenn()
+    found = {}
+    for name, attribute in SHIPPED_CHECKPOINTS.items():
+        path = getattr(const, attribute, None)
+        if path and os.path.isfile(path):
+            found[name] = path
+    return found
+
+
+class SevenNetTeacher(Teacher):
+    """A SevenNet model and, for multi-task models, one task (``modal``).
+
+    Args:
+        spec: Canonical spec.
+        model: Shipped short name (``7net-0``) or checkpoint path.
+        task: Modal of a multi-task model (required for those, rejected for others).
+        device: Torch device.
+    """
+
+    provides_atomic_energies = True
+
+    def __init__(self, spec: str, model: str, task: str | None, device: str = "cpu") -> None:
+        super().__init__(spec)
+        const, sevenn_util = _import_sevenn()
+        shipped = shipped_models()
+        if model in shipped:
+            self.checkpoint_path = shipped[model]
+        elif Path(model).is_file():
+            self.checkpoint_path = str(Path(model).resolve())
+        elif model.lower() in SHIPPED_CHECKPOINTS:
+            raise TeacherError(
+                f"SevenNet model {model!r} is not shipped in this sevenn installation and "
+                f"nothing is downloaded; shipped: {sorted(shipped)}. Point at its checkpoint "
+                "instead: sevennet:/path/to/checkpoint.pth@task"
+            )
+        else:
+            raise TeacherError(
+                f"unknown SevenNet model {model!r}: not a shipped name ({sorted(shipped)}) "
+                "and not an existing checkpoint file"
+            )
+        self.model_name = model
+        self.device = device
+        checkpoint = sevenn_util.load_checkpoint(self.checkpoint_path)
+        config = checkpoint.config
+        self._type_map = dict(config["_type_map"]) if "_type_map" in config else {}
+        self._numbers = list(self._type_map) or list(
+            config.get("chemical_species_by_atomic_number", [])
+        )
+        modal_map = config.get("_modal_map") or {}
+        self.tasks = sorted(modal_map) if modal_map else []
+        if self.tasks and task is None:
+            raise TeacherError(
+                f"SevenNet model {model!r} is multi-task; choose one with @TASK, "
+                f"e.g. {spec}@{self.tasks[0]}; tasks: {self.tasks}"
+            )
+        if task is not None and task not in self.tasks:
+            raise TeacherError(
+                f"SevenNet model {model!r} has no task {task!r}; "
+                f"tasks: {self.tasks or 'none (single-task model)'}"
+            )
+        self.task = task
+        self.cutoff = float(config.get("cutoff", 0.0))
+        import sevenn
+
+        self._version = sevenn.__version__
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(
+            spec=self.spec,
+            family="sevennet",
+            model=self.model_name,
+            task=self.task,
+            version=f"sevenn {self._version}",
+            extra={"checkpoint": os.path.basename(self.checkpoint_path)},
+        )
+
+    @property
+    def elements(self) -> list[str]:
+        return symbols_from_numbers(self._numbers)
+
+    def make_calculator(self) -> Calculator:
+        from sevenn.calculator import SevenNetCalculator
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no tensor-product accelerator" on CPU
+            return SevenNetCalculator(self.checkpoint_path, device=self.device, modal=self.task)

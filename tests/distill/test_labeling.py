@@ -1,0 +1,187 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+import nanomlip
+from nanomlip.cli.main import main
+from nanomlip.data.store import DatasetError, LabeledDataset, existing_chunks
+from nanomlip.distill.labeling import RejectionRules, rejection_reason, run_labeling
+from nanomlip.models import save_checkpoint
+from nanomlip.sampling import parse_recipe
+from nanomlip.teachers import Label
+
+RECIPE = {
+    "seed": 7,
+    "elements": ["H", "C", "O", "Si", "Cu", "Na", "Cl"],
+    "max_atoms": 16,
+    "samplers": [
+        {"name": "close_contacts", "count": 12},
+        {"name": "amorphous", "count": 6, "options": {"steps": 0}},
+        {"name": "prototypes", "count": 6},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def teacher_spec(tmp_path_factory):
+    path = tmp_path_factory.mktemp("teacher") / "teacher.safetensors"
+    save_checkpoint(nanomlip.build_model("nano-xs", seed=3), path)
+    return f"nanomlip:{path}"
+
+
+def _frames(root):
+    data = LabeledDataset(root)
+    return data, {int(i) for i in data.arrays["frame_index"]} | {i for i, _ in data.rejected}
+
+
+def test_labels_every_frame_once_with_provenance(tmp_path, teacher_spec):
+    recipe = parse_recipe(RECIPE)
+    report = run_labeling(
+        tmp_path / "ds", teacher_spec, recipe, chunk_size=5, md_driver="none", progress=False
+    )
+    data, seen = _frames(tmp_path / "ds")
+    assert seen == set(range(recipe.num_frames))
+    assert report.frames == len(data) and report.chunks == 5
+    assert data.manifest["teacher"]["spec"] == teacher_spec
+    assert data.manifest["teacher"]["family"] == "nanomlip"
+    assert set(data.arrays["sampler"]) == {"close_contacts", "amorphous", "prototypes"}
+    assert all(seed.startswith("7/") for seed in data.arrays["seed"])
+    assert all(group for group in data.arrays["group"])
+    # a second run finds nothing to do
+    again = run_labeling(
+        tmp_path / "ds", teacher_spec, recipe, chunk_size=5, md_driver="none", progress=False
+    )
+    assert again.chunks == 0
+
+
+def test_other_job_in_the_same_folder_is_refused(tmp_path, teacher_spec):
+    recipe = parse_recipe(RECIPE)
+    run_labeling(
+        tmp_path, teacher_spec, recipe, chunk_size=5, md_driver="none", progress=False, max_chunks=1
+    )
+    with pytest.raises(DatasetError, match="different recipe"):
+        other = parse_recipe({**RECIPE, "seed": 8})
+        run_labeling(tmp_path, teacher_spec, other, chunk_size=5, md_driver="none", progress=False)
+
+
+def test_two_processes_and_dask_give_the_same_dataset(tmp_path, teacher_spec):
+    recipe = parse_recipe(RECIPE)
+    kwargs = dict(chunk_size=6, md_driver="none", progress=False)
+    run_labeling(tmp_path / "one", teacher_spec, recipe, workers=1, **kwargs)
+    run_labeling(tmp_path / "two", teacher_spec, recipe, workers=2, **kwargs)
+    run_labeling(tmp_path / "dask", teacher_spec, recipe, workers=2, scheduler="dask", **kwargs)
+    reference = LabeledDataset(tmp_path / "one").arrays
+    labels = {"energy", "forces", "stress", "energies"}  # workers use other thread counts
+    for name in ("two", "dask"):
+        other = LabeledDataset(tmp_path / name).arrays
+        for key, value in reference.items():
+            if key in labels:
+                assert np.allclose(value, other[key], rtol=1e-5, atol=1e-5, equal_nan=True), key
+            else:
+                assert np.array_equal(value, other[key]), (name, key)
+
+
+def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, teacher_spec):
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(RECIPE))
+    out = tmp_path / "ds"
+    command = [
+        sys.executable, "-m", "nanomlip.cli.main", "label", "--teacher", teacher_spec,
+        "--recipe", str(recipe_file), "--out", str(out), "--chunk-size", "1",
+        "--md-driver", "none", "--no-progress",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, start_new_session=True)
+    deadline = time.time() + 60
+    while len(existing_chunks(out)) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = existing_chunks(out)
+    assert 3 <= len(done_before) < parse_recipe(RECIPE).num_frames, "kill came too late to test"
+    before = {k: (out / "chunks" / f"chunk-{k:06d}.npz").read_bytes() for k in done_before}
+    assert subprocess.run(command, check=False).returncode == 0
+    data, seen = _frames(out)
+    assert seen == set(range(parse_recipe(RECIPE).num_frames))
+    assert len(data.arrays["frame_index"]) == len(set(data.arrays["frame_index"].tolist()))
+    for k, content in before.items():  # finished chunks were not rewritten
+        assert (out / "chunks" / f"chunk-{k:06d}.npz").read_bytes() == content
+    assert not list((out / "chunks").glob(".tmp-*"))
+
+
+def test_bad_teacher_outputs_are_rejected_and_counted(tmp_path):
+    recipe = parse_recipe(
+        {
+            "seed": 1,
+            "elements": ["H", "Xe", "Rn"],
+            "samplers": [{"name": "close_contacts", "count": 9}],
+        }
+    )
+    report = run_labeling(
+        tmp_path, "ase:nanomlip.testing:FaultyCalculator", recipe, chunk_size=3,
+        md_driver="none", progress=False,
+    )  # fmt: skip
+    assert report.rejected.get("non-finite energy", 0) > 0
+    assert report.rejected.get("absurd force", 0) > 0
+    data = LabeledDataset(tmp_path)
+    assert len(data) + len(data.rejected) == 9
+    for atoms in data:
+        assert not {"Xe", "Rn"} & set(atoms.get_chemical_symbols())
+
+
+def test_rejection_reasons():
+    from ase import Atoms
+
+    atoms = Atoms("H2", positions=[[0, 0, 0], [0.7, 0, 0]], cell=[5, 5, 5], pbc=True)
+    rules = RejectionRules(max_force=10, max_abs_energy_per_atom=5, max_stress=100)
+    ok = Label(-1.0, np.zeros((2, 3)), np.zeros(6))
+    assert rejection_reason(ok, atoms, rules) is None
+    assert rejection_reason(Label(-100.0, np.zeros((2, 3))), atoms, rules).startswith(
+        "absurd energy"
+    )
+    assert rejection_reason(Label(-1, np.full((2, 3), 20.0)), atoms, rules).startswith(
+        "absurd force"
+    )
+    assert rejection_reason(Label(-1, np.zeros((2, 3)), np.full(6, 1.0)), atoms, rules).startswith(
+        "absurd stress"
+    )
+    assert rejection_reason(Label(-1, np.full((2, 3), np.inf)), atoms, rules) == "non-finite forces"
+
+
+def test_data_info_json_and_extxyz_export(tmp_path, teacher_spec, capsys):
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(RECIPE))
+    out = tmp_path / "ds"
+    args = ["label", "--teacher", teacher_spec, "--recipe", str(recipe_file), "--out", str(out),
+            "--md-driver", "none", "--no-progress", "--chunk-size", "8"]  # fmt: skip
+    assert main(args) == 0
+    assert "frames/s" in capsys.readouterr().out
+    assert main(["data", "info", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    for key in ("n_frames", "n_atoms", "elements", "teacher", "categories"):
+        assert key in info
+    assert info["teacher"] == teacher_spec
+    assert sum(info["categories"].values()) == info["n_frames"]
+    assert main(["data", "export", str(out), "--out", str(tmp_path / "all.extxyz")]) == 0
+    from ase.io import read
+
+    frames = read(tmp_path / "all.extxyz", index=":")
+    assert len(frames) == info["n_frames"]
+    assert np.allclose(frames[0].get_forces(), LabeledDataset(out).atoms(0).get_forces(), atol=1e-6)
+
+
+def test_missing_recipe_and_bad_teacher_are_clear_cli_errors(tmp_path, capsys):
+    assert main(["label", "--teacher", "x", "--recipe", str(tmp_path / "no.yaml"),
+                 "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    assert "does not exist" in capsys.readouterr().err
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text(yaml.safe_dump(RECIPE))
+    assert main(["label", "--teacher", "orb:v3", "--recipe", str(recipe_file),
+                 "--out", str(tmp_path / "o")]) == 2  # fmt: skip
+    assert "unknown teacher family" in capsys.readouterr().err
