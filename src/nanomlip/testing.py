@@ -451,3 +451,26 @@ class FaultyCalculator:
                 }
 
         return _Faulty()
+
+
+def nan_after_emt(calls: int, nan_energy: bool = True):
+    """An EMT calculator whose forces (and energy) turn NaN from the ``calls``-th evaluation on.
+
+    Used to test that relaxation and MD stop cleanly on non-finite outputs.
+    """
+    from ase.calculators.emt import EMT
+
+    class _NaNAfter(EMT):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def calculate(self, *args, **kwargs) -> None:
+            super().calculate(*args, **kwargs)
+            self.calls += 1
+            if self.calls >= calls:
+                self.results["forces"] = self.results["forces"] * np.nan
+                if nan_energy:
+                    self.results["energy"] = np.nan
+
+    return _NaNAfter()

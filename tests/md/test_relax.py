@@ -10,6 +10,7 @@ from ase.io import read, write
 import nanomlip
 from nanomlip.cli.main import main
 from nanomlip.md import SimulationError, format_relax_summary, relax
+from nanomlip.testing import nan_after_emt
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -86,18 +87,8 @@ def test_cell_relaxation_of_a_molecule_is_refused():
         relax(molecule("H2O"), EMT(), cell=True)
 
 
-class NaNAfter(EMT):
-    """EMT that returns NaN forces from the n-th calculation on."""
-
-    def __init__(self, n: int):
-        super().__init__()
-        self.n, self.calls = n, 0
-
-    def calculate(self, *args, **kwargs):
-        super().calculate(*args, **kwargs)
-        self.calls += 1
-        if self.calls >= self.n:
-            self.results["forces"] = self.results["forces"] * np.nan
+def NaNAfter(n):  # noqa: N802 - reads like the class it stands for
+    return nan_after_emt(n, nan_energy=False)
 
 
 def test_non_finite_forces_stop_the_relaxation():

@@ -21,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sheet = actions.add_parser("sheet", help="write a Markdown datasheet with histograms")
     sheet.add_argument("path", type=Path)
     sheet.add_argument("--out", type=Path, required=True, help="datasheet .md (a .png goes beside)")
-    sheet.add_argument("--command", default="", help="the command that rebuilds the dataset")
+    sheet.add_argument(
+        "--rebuild-command", default="", help="the command that rebuilds the dataset"
+    )
     sheet.set_defaults(handler=run_sheet)
 
 
@@ -54,6 +56,6 @@ def run_export(args: argparse.Namespace) -> int:
 def run_sheet(args: argparse.Namespace) -> int:
     from nanomlip.data.datasheet import write_datasheet
 
-    path = write_datasheet(args.path, args.out, args.command)
+    path = write_datasheet(args.path, args.out, args.rebuild_command)
     print(f"wrote {path} and {path.with_suffix('.png')}")
     return 0

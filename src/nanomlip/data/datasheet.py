@@ -62,6 +62,7 @@ def write_datasheet(root: str | Path, out: str | Path, command: str) -> Path:
     summary = data.summary()
     stats = label_statistics(data)
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     figure = out.with_suffix(".png")
     plot_distributions(data, figure)
     manifest = data.manifest
