@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from ase import Atoms
 from ase.build import bulk, molecule
+from ase.calculators.calculator import Calculator, all_changes
+from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 from nanomlip import _keys as K
 from nanomlip.data.graph import atoms_to_graph, batch_atoms
@@ -414,7 +416,7 @@ def with_random_element_energies(model: torch.nn.Module, seed: int = 0) -> torch
     return model
 
 
-class FaultyCalculator:
+class FaultyCalculator(Calculator):
     """A cheap pair-potential ASE calculator that misbehaves on purpose, for tests.
 
     Energies come from a soft pair repulsion; structures containing ``nan_element``
@@ -422,35 +424,32 @@ class FaultyCalculator:
     1e4 eV/Å, so that label rejection can be tested with any sampler.
     """
 
-    def __new__(cls, nan_element: str = "Xe", huge_force_element: str = "Rn"):
-        from ase.calculators.calculator import Calculator, all_changes
+    implemented_properties = ["energy", "free_energy", "forces", "stress"]
 
-        class _Faulty(Calculator):
-            implemented_properties = ["energy", "free_energy", "forces", "stress"]
+    def __init__(self, nan_element: str = "Xe", huge_force_element: str = "Rn") -> None:
+        super().__init__()
+        self.nan_element = nan_element
+        self.huge_force_element = huge_force_element
 
-            def calculate(self, atoms=None, properties=None, system_changes=all_changes):
-                super().calculate(atoms, properties, system_changes)
-                from ase.neighborlist import neighbor_list
-
-                i, j, d, vectors = neighbor_list("ijdD", self.atoms, 4.0)
-                energy = 0.5 * float(np.sum((4.0 - d) ** 2))
-                pair_forces = (2 * (4.0 - d) / d)[:, None] * vectors
-                forces = np.zeros((len(self.atoms), 3))
-                np.add.at(forces, j, pair_forces * 0.5)
-                np.add.at(forces, i, -pair_forces * 0.5)
-                symbols = set(self.atoms.get_chemical_symbols())
-                if nan_element in symbols:
-                    energy = float("nan")
-                if huge_force_element in symbols:
-                    forces[:] = 1e4
-                self.results = {
-                    "energy": energy,
-                    "free_energy": energy,
-                    "forces": forces,
-                    "stress": np.zeros(6),
-                }
-
-        return _Faulty()
+    def calculate(self, atoms=None, properties=None, system_changes=all_changes) -> None:
+        super().calculate(atoms, properties, system_changes)
+        i, j, d, vectors = ase_neighbor_list("ijdD", self.atoms, 4.0)
+        energy = 0.5 * float(np.sum((4.0 - d) ** 2))
+        pair_forces = (2 * (4.0 - d) / d)[:, None] * vectors
+        forces = np.zeros((len(self.atoms), 3))
+        np.add.at(forces, j, pair_forces * 0.5)
+        np.add.at(forces, i, -pair_forces * 0.5)
+        symbols = set(self.atoms.get_chemical_symbols())
+        if self.nan_element in symbols:
+            energy = float("nan")
+        if self.huge_force_element in symbols:
+            forces[:] = 1e4
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,
+            "forces": forces,
+            "stress": np.zeros(6),
+        }
 
 
 def nan_after_emt(calls: int, nan_energy: bool = True):
