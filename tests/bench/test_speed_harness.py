@@ -200,6 +200,16 @@ def test_missing_mace_env_gives_clear_message(tmp_path):
     assert MACE_MISSING in markdown_report(results, [PEERS["mace-small"]], config, "cmd", "x.png")
 
 
+def test_missing_lammps_gives_clear_message(monkeypatch):
+    import nanomlip.bench.speed as speed
+
+    monkeypatch.setattr(speed, "lammps_available", lambda: False)
+    config = HarnessConfig(sizes=(8,), systems=("si",))
+    results = run_harness([PEERS["tersoff"]], config, log=lambda line: None)
+    assert results[0].status == "not measured"
+    assert ".[bench]" in results[0].reason
+
+
 def test_classical_peer_is_not_applicable_on_other_system(tmp_path):
     config = HarnessConfig(sizes=(8,), systems=("sio2",))
     results = run_harness([PEERS["tersoff"]], config, log=lambda line: None)

@@ -202,3 +202,31 @@ def test_untrained_preset_is_announced(tmp_path, si8, capsys):
     args = ["md", str(si8), "--preset", "nano-xs", "--steps", "1", "--no-progress"]
     assert main(args + ["--out-dir", str(tmp_path / "p")]) == 0
     assert "UNTRAINED nano-xs" in capsys.readouterr().out
+
+
+def test_supercell_option_repeats_the_structure(tmp_path, si8, checkpoint):
+    out = tmp_path / "run"
+    code = md(
+        si8,
+        checkpoint,
+        "--supercell",
+        "2x1x1",
+        "--steps",
+        2,
+        "--log-every",
+        1,
+        "--traj-every",
+        1,
+        "--out-dir",
+        out,
+    )
+    assert code == 0
+    frames = read(out / "trajectory.extxyz", ":")
+    assert len(frames[0]) == 16
+
+
+def test_bad_supercell_is_a_clear_error(tmp_path, si8, checkpoint, capsys):
+    code = md(si8, checkpoint, "--supercell", "2x0x1", "--steps", 2, "--out-dir", tmp_path / "r")
+    assert code != 0
+    assert "NxMxK" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -247,3 +247,41 @@ def test_hvp_term_is_zero_for_the_model_own_curvature():
     _, terms = distillation_loss(model, batch, output, settings)
     assert terms["hvp"] == pytest.approx(0.5 * 0.01, rel=1e-3)
     assert not math.isnan(terms["hvp"])
+
+
+def test_group_split_with_base_frames_keeps_the_base_split_when_data_grows():
+    rng = np.random.default_rng(2)
+    base = [f"g{k}" for k in rng.integers(0, 30, size=300)]
+    grown = base + [f"g{k}" for k in rng.integers(0, 30, size=50)] + [f"new{k}" for k in range(400)]
+    _, base_val = D.group_split(base, 0.1, 7)
+    train_index, val_index = D.group_split(grown, 0.1, 7, base_frames=len(base))
+    assert np.array_equal(val_index[val_index < len(base)], base_val)
+    val_groups = {grown[i] for i in val_index}
+    assert not val_groups & {grown[i] for i in train_index}  # groups still never straddle
+    new_in_val = sum(1 for g in val_groups if g.startswith("new"))
+    assert 15 <= new_in_val <= 70  # about 10 % of the 400 new groups, by hash
+    # the same call gives the same split (the hash is stable, not Python's salted hash)
+    assert np.array_equal(D.group_split(grown, 0.1, 7, base_frames=300)[1], val_index)
+
+
+def test_init_from_continues_from_a_checkpoint(dataset, tmp_path):
+    first = train(dataset, tmp_path / "first", tiny_config(max_epochs=2, val_fraction=0.2))
+    start = load_checkpoint(tmp_path / "first" / MODEL)
+    config = tiny_config(
+        max_epochs=1, val_fraction=0.2, init_from=str(tmp_path / "first" / MODEL), lr=1e-9
+    )
+    trainer = Trainer(dataset, tmp_path / "second", config)
+    for name, value in start.state_dict().items():
+        assert torch.equal(trainer.model.state_dict()[name], value), name
+    assert trainer.statistics["init_from"].endswith(MODEL)
+    del first
+
+
+def test_init_from_refuses_a_model_missing_elements(dataset, tmp_path):
+    from nanomlip.models import save_checkpoint
+
+    model = build_model("nano-xs")
+    model.set_species([29])
+    path = save_checkpoint(model, tmp_path / "cu.safetensors")
+    with pytest.raises(ValueError, match="does not know atomic numbers"):
+        Trainer(dataset, tmp_path / "run", tiny_config(init_from=str(path)))

@@ -187,3 +187,23 @@ def test_traj_format_is_ase_trajectory(tmp_path):
     assert [f.info["step"] for f in read(result.trajectory, ":")] == [0, 2, 4]
     atoms, step, _ = load_restart(tmp_path, "traj")
     assert step == 4 and np.abs(atoms.get_momenta()).sum() > 0
+
+
+def test_parse_supercell_forms():
+    from nanomlip.md.io import parse_supercell
+
+    assert parse_supercell("5") == (5, 5, 5)
+    assert parse_supercell("4x3X2") == (4, 3, 2)
+    for bad in ("", "0", "2x2", "axbxc", "-1x1x1"):
+        with pytest.raises(ValueError, match="NxMxK"):
+            parse_supercell(bad)
+
+
+def test_make_supercell_refuses_a_non_periodic_direction():
+    from nanomlip.md.io import make_supercell
+
+    water = molecule("H2O")
+    assert len(make_supercell(water, "1")) == 3
+    assert make_supercell(water, None) is water
+    with pytest.raises(ValueError, match="non-periodic"):
+        make_supercell(water, "2")

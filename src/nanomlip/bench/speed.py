@@ -32,7 +32,14 @@ from ase.calculators.calculator import Calculator
 
 from nanomlip.bench import protocol
 from nanomlip.bench.memory import run_isolated, worker_command
-from nanomlip.bench.peers import MACE_MISSING, ModelSpec, mace_available, mace_paths
+from nanomlip.bench.peers import (
+    LAMMPS_MISSING,
+    MACE_MISSING,
+    ModelSpec,
+    lammps_available,
+    mace_available,
+    mace_paths,
+)
 from nanomlip.bench.systems import (
     SYSTEM_TITLES,
     achievable_size,
@@ -265,6 +272,8 @@ def _unmeasured(spec: ModelSpec, system: str, config: HarnessConfig) -> str | No
         return f"not applicable: {spec.label} has no parameters for {system}"
     if spec.kind == "mace" and not mace_available(config.mace_root):
         return MACE_MISSING
+    if spec.kind == "lammps" and not lammps_available():
+        return LAMMPS_MISSING
     return None
 
 

@@ -94,6 +94,7 @@ def run_eval(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         seed=args.seed,
     )
+    evaluation.info["command"] = args.command_line
     if args.json:
         print(json.dumps(evaluation.to_dict(), indent=2))
     else:

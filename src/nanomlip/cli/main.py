@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from nanomlip import __version__
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; user errors print one clear line and exit with status 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args.command_line = "nanomlip " + " ".join(shlex.quote(str(word)) for word in words)
     try:
         return int(args.handler(args) or 0)
     except (ValueError, FileNotFoundError) as error:

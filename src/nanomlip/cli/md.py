@@ -24,6 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "Stops with an error (exit 1) on non-finite energy/forces or runaway temperature.",
     )
     parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
+    parser.add_argument(
+        "--supercell", help="repeat the structure first: N or NxMxK (e.g. 5 -> 5x5x5)"
+    )
     add_model_options(parser)
     parser.add_argument("--ensemble", default="nvt-langevin", help=_ENSEMBLE_HELP)
     parser.add_argument(
@@ -83,10 +86,17 @@ def _config(args: argparse.Namespace) -> MDConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nanomlip.md import SimulationError, format_md_summary, load_restart, read_structure, run_md
+    from nanomlip.md import (
+        SimulationError,
+        format_md_summary,
+        load_restart,
+        make_supercell,
+        read_structure,
+        run_md,
+    )
 
     config = _config(args)
-    atoms = read_structure(args.file)
+    atoms = make_supercell(read_structure(args.file), args.supercell)
     out_dir = args.out_dir or args.file.with_name(f"{args.file.stem}_md")
     start_step, start_time = 0, 0.0
     if args.restart:

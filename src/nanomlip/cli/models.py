@@ -21,6 +21,23 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("out", type=Path, help="output .pt file")
     export.set_defaults(handler=run_export)
 
+    card = subparsers.add_parser(
+        "card",
+        help="write the model card of a checkpoint from measured results",
+        description="Build a Markdown model card from the JSON that nanomlip eval, "
+        "bench eos and bench speed wrote; every figure carries the command that made it.",
+    )
+    card.add_argument("model", help="checkpoint or registered name")
+    card.add_argument("--eval", required=True, type=Path, help="eval.json of nanomlip eval")
+    card.add_argument("--eos", required=True, type=Path, help="eos.json of nanomlip bench eos")
+    card.add_argument("--speed", type=Path, help="JSON of nanomlip bench speed")
+    card.add_argument("--run", type=Path, help="run folder of nanomlip distill (training time)")
+    card.add_argument("--data", type=Path, help="training dataset folder (composition)")
+    card.add_argument("--name", help="model name (default: the checkpoint's file stem)")
+    card.add_argument("--label", help="the model's label in the EOS/speed JSON (default: name)")
+    card.add_argument("--out", required=True, type=Path, help="output Markdown file")
+    card.set_defaults(handler=run_card)
+
 
 def run_list(args: argparse.Namespace) -> int:
     from nanomlip.models import available_presets, build_model, preset_config, registered_models
@@ -63,5 +80,30 @@ def run_export(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     export_torchscript(model, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def run_card(args: argparse.Namespace) -> int:
+    from nanomlip.data.store import LabeledDataset
+    from nanomlip.models import load_model
+    from nanomlip.models.card import CardInputs, read_json, render_card
+
+    name = args.name or Path(str(args.model)).stem
+    inputs = CardInputs(
+        name=name,
+        model=load_model(args.model),
+        evaluation=read_json(args.eval),
+        eos=read_json(args.eos),
+        speed=read_json(args.speed) if args.speed else None,
+        run_metrics=read_json(args.run / "metrics.json") if args.run else None,
+        dataset_summary=LabeledDataset(args.data).summary() if args.data else None,
+        student_label=args.label or name,
+    )
+    text = render_card(inputs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = args.out.with_suffix(args.out.suffix + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(args.out)
     print(f"wrote {args.out}")
     return 0

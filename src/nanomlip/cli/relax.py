@@ -59,6 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "relax", help="relax atomic positions (and the cell with --cell) of a structure file"
     )
     parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
+    parser.add_argument(
+        "--supercell", help="repeat the structure first: N or NxMxK (e.g. 5 -> 5x5x5)"
+    )
     add_model_options(parser)
     parser.add_argument("--cell", action="store_true", help="relax the cell too")
     parser.add_argument("--optimizer", default="FIRE", type=str.upper, choices=["FIRE", "BFGS"])
@@ -77,9 +80,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ase.io import write
 
-    from nanomlip.md import format_relax_summary, read_structure, relax
+    from nanomlip.md import format_relax_summary, make_supercell, read_structure, relax
 
-    atoms = read_structure(args.file)
+    atoms = make_supercell(read_structure(args.file), args.supercell)
     out = args.out or args.file.with_name(f"{args.file.stem}_relaxed.extxyz")
     log = args.log or out.with_suffix(".log")
     calculator = calculator_from_args(args)

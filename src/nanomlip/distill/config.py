@@ -74,6 +74,14 @@ class TrainConfig:
             by default: the graphs of a batch are small, and on a busy 2-core machine two
             threads measured 40-90x slower than one (thread contention).
         device: Torch device to train on, e.g. ``cpu`` or ``cuda``.
+        init_from: Checkpoint to start from (fine-tuning or continuing on more data): its
+            architecture, weights, reference energies and scales are kept; ``preset`` and
+            ``model`` are then ignored. ``None``: a new model from ``preset``.
+        split_base_frames: Make the validation split on the first this many frames only
+            (the dataset a continued run started from); later frames join the side of
+            their structure group, and groups new to them go to validation by a hash of
+            the group name with probability ``val_fraction``. This keeps the earlier run's
+            held-out groups out of training when a dataset grows. ``None``: split all.
     """
 
     preset: str = "nano-5.0"
@@ -107,6 +115,8 @@ class TrainConfig:
     progress: bool = True
     num_threads: int | None = 1
     device: str = "cpu"
+    init_from: str | None = None
+    split_base_frames: int | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -138,6 +148,11 @@ class TrainConfig:
             ("eval_every", self.eval_every >= 0, "must be >= 0"),
             ("checkpoint_every", self.checkpoint_every >= 1, "must be >= 1"),
             ("num_threads", self.num_threads is None or self.num_threads >= 1, "must be >= 1"),
+            (
+                "split_base_frames",
+                self.split_base_frames is None or self.split_base_frames >= 1,
+                "must be >= 1",
+            ),
         ]
         checks += [
             (name, getattr(self, name) in options, f"one of {list(options)}")

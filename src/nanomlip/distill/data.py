@@ -130,7 +130,7 @@ def build_graphs(
 
 
 def group_split(
-    groups: Sequence[str], val_fraction: float, seed: int
+    groups: Sequence[str], val_fraction: float, seed: int, base_frames: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split frames into training and validation by whole groups.
 
@@ -138,19 +138,26 @@ def group_split(
     least ``val_fraction`` of the frames; at least one group stays in training.
     Frames without a group (empty string) form one group each.
 
+    With ``base_frames``, only the first ``base_frames`` frames are split that way; every
+    later frame joins the side of its group, and a group absent from the base frames goes
+    to validation when a hash of ``(seed, group)`` falls below ``val_fraction``. Appending
+    frames to a dataset therefore never moves a base frame across the split.
+
     Args:
         groups: Group name of every frame, length F.
         val_fraction: Target fraction of validation frames, in [0, 1).
         seed: Seed of the group shuffle.
+        base_frames: Number of leading frames that define the split (``None``: all).
 
     Returns:
         ``(train, val)``: sorted frame indices.
     """
     names = [g if g else f"\x00frame-{i}" for i, g in enumerate(groups)]
-    unique, inverse = np.unique(np.asarray(names, dtype=str), return_inverse=True)
+    base = len(names) if base_frames is None else min(int(base_frames), len(names))
+    unique, inverse = np.unique(np.asarray(names[:base], dtype=str), return_inverse=True)
     counts = np.bincount(inverse, minlength=len(unique))
     order = np.random.default_rng(seed).permutation(len(unique))
-    target = val_fraction * len(names)
+    target = val_fraction * base
     chosen: list[int] = []
     taken = 0
     for group in order[:-1]:
@@ -158,8 +165,21 @@ def group_split(
             break
         chosen.append(int(group))
         taken += int(counts[group])
-    is_val = np.isin(inverse, chosen) if val_fraction > 0 else np.zeros(len(names), bool)
+    is_val = np.isin(inverse, chosen) if val_fraction > 0 else np.zeros(base, bool)
+    val_groups = {str(unique[g]) for g in chosen} if val_fraction > 0 else set()
+    base_groups = set(unique.tolist())
+    later = [
+        name in val_groups if name in base_groups else _hashed_to_val(name, seed, val_fraction)
+        for name in names[base:]
+    ]
+    is_val = np.concatenate([is_val, np.asarray(later, dtype=bool)])
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def _hashed_to_val(group: str, seed: int, val_fraction: float) -> bool:
+    """Whether a group goes to validation, from a hash of ``(seed, group)`` (stable)."""
+    digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < val_fraction
 
 
 def make_batches(

@@ -66,7 +66,12 @@ def split_indices(
     fraction = val_fraction if val_fraction is not None else trained.get("val_fraction")
     seed = seed if seed is not None else trained.get("seed", defaults.seed)
     fraction = defaults.val_fraction if fraction is None else fraction
-    _, val = D.group_split(dataset.arrays["group"].tolist(), float(fraction), int(seed))
+    _, val = D.group_split(
+        dataset.arrays["group"].tolist(),
+        float(fraction),
+        int(seed),
+        base_frames=trained.get("split_base_frames"),
+    )
     if len(val) == 0:
         raise ValueError(
             "the validation split is empty (fraction 0 or a single group); use --split all"

@@ -106,7 +106,10 @@ def load_training_data(
     """
     dataset = LabeledDataset(root)
     train_index, val_index = D.group_split(
-        dataset.arrays["group"].tolist(), config.val_fraction, config.seed
+        dataset.arrays["group"].tolist(),
+        config.val_fraction,
+        config.seed,
+        base_frames=config.split_base_frames,
     )
     if len(train_index) == 0:
         raise ValueError(f"dataset {str(root)!r} has no frames to train on")
@@ -121,12 +124,26 @@ def load_training_data(
     )
 
 
+def student_cutoff(config: TrainConfig) -> float:
+    """Cutoff (Å) of the model a run trains: the ``init_from`` checkpoint's or the preset's."""
+    if config.init_from:
+        from nanomlip.models.checkpoint import load_checkpoint
+
+        return float(load_checkpoint(config.init_from).cutoff)
+    return preset_config(config.preset, **config.model).cutoff
+
+
 def build_student(config: TrainConfig, data: TrainingData) -> tuple[NanoModel, dict[str, Any]]:
     """The untrained student, initialised from the statistics of the training frames.
+
+    With ``config.init_from`` the model is that checkpoint (fine-tuning), with its own
+    statistics.
 
     Returns:
         ``(model, statistics)`` where ``statistics`` records the fitted values.
     """
+    if config.init_from:
+        return _initial_checkpoint(config, data)
     overrides = dict(config.model)
     overrides.setdefault("avg_num_neighbors", stats.average_num_neighbors(data.train_graphs))
     model = build_model(config.preset, config.seed, **overrides).to(_DTYPES[config.dtype])
@@ -154,6 +171,25 @@ def build_student(config: TrainConfig, data: TrainingData) -> tuple[NanoModel, d
         "energy_scale_eV": {str(z): v for z, v in scales.items()},
         "species": elements,
     }
+    return model, statistics
+
+
+def _initial_checkpoint(
+    config: TrainConfig, data: TrainingData
+) -> tuple[NanoModel, dict[str, Any]]:
+    """The model of ``config.init_from``, checked against the elements of the data."""
+    from nanomlip.models.checkpoint import load_checkpoint
+
+    model = load_checkpoint(config.init_from).to(_DTYPES[config.dtype])
+    present = sorted({int(z) for z in data.dataset.arrays["numbers"]})
+    missing = sorted(set(present) - set(model.species()))
+    if missing:
+        raise ValueError(
+            f"init_from {config.init_from!r} does not know atomic numbers {missing} of the "
+            "dataset; start a new model instead (no init_from)"
+        )
+    previous = (model.metadata.get("training") or {}).get("statistics") or {}
+    statistics = {**previous, "init_from": str(config.init_from)}
     return model, statistics
 
 
@@ -347,7 +383,7 @@ class Trainer:
         self.data_root = Path(data)
         self.callbacks = list(callbacks)
         self.device = torch.device(config.device)
-        cutoff = preset_config(config.preset, **config.model).cutoff
+        cutoff = student_cutoff(config)
         self.data = load_training_data(data, config, cutoff, config.progress)
         model, self.statistics = build_student(config, self.data)
         self.model = model.to(self.device)

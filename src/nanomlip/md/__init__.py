@@ -11,7 +11,12 @@ from nanomlip.md.dynamics import (
     run_md,
 )
 from nanomlip.md.errors import SimulationError
-from nanomlip.md.io import TrajectoryWriter, read_last_frame, read_structure
+from nanomlip.md.io import (
+    TrajectoryWriter,
+    make_supercell,
+    read_last_frame,
+    read_structure,
+)
 from nanomlip.md.relax import OPTIMIZERS, RelaxResult, format_relax_summary, relax
 from nanomlip.md.thermo import (
     THERMO_COLUMNS,
@@ -45,6 +50,7 @@ __all__ = [
     "make_integrator",
     "pressure_GPa",
     "read_last_frame",
+    "make_supercell",
     "read_structure",
     "read_thermo_log",
     "relax",

@@ -41,6 +41,41 @@ def read_structure(path: str | Path, index: int | str = -1) -> Atoms:
     return atoms
 
 
+def parse_supercell(text: str) -> tuple[int, int, int]:
+    """Repeats from ``"N"`` or ``"NxMxK"`` (positive integers), e.g. ``"5"`` or ``"4x4x2"``.
+
+    Raises:
+        ValueError: If ``text`` is not of that form.
+    """
+    parts = text.lower().split("x")
+    if len(parts) == 1:
+        parts = parts * 3
+    try:
+        repeats = tuple(int(part) for part in parts)
+    except ValueError:
+        repeats = ()
+    if len(repeats) != 3 or min(repeats) < 1:
+        raise ValueError(f"supercell must be N or NxMxK with positive integers, got {text!r}")
+    return repeats  # type: ignore[return-value]
+
+
+def make_supercell(atoms: Atoms, text: str | None) -> Atoms:
+    """``atoms`` repeated along its cell vectors by :func:`parse_supercell` of ``text``.
+
+    A non-periodic direction cannot be repeated; ``None`` returns ``atoms`` unchanged.
+    """
+    if not text:
+        return atoms
+    repeats = parse_supercell(text)
+    flat = [n for n, periodic in zip(repeats, atoms.pbc) if not periodic and n > 1]
+    if flat:
+        raise ValueError(
+            f"cannot repeat a structure along a non-periodic direction (pbc={atoms.pbc.tolist()}"
+            f", supercell {text!r}); use 1 there"
+        )
+    return atoms.repeat(repeats)
+
+
 def trajectory_path(out_dir: str | Path, traj_format: str) -> Path:
     """Path of the MD trajectory inside ``out_dir`` for ``traj_format``."""
     if traj_format not in TRAJECTORY_FORMATS:

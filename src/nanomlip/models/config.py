@@ -119,20 +119,24 @@ def _nano_xs() -> ModelConfig:
 
 @register_preset("nano-5.0")
 def _nano_5_0() -> ModelConfig:
-    """The default student, 5.0 Å cutoff.
+    """The default student, 5.0 Å cutoff: 64x0e + 32x1o node features, 48,681 parameters.
 
     Two interaction blocks: on the CPU the cost is per edge, and a block that maps
     vectors to vectors (every block but the first and the last) costs about three
     times a first or last block (measured: 3 blocks 145-180 µs/atom, 2 blocks 54 µs/atom
-    on 1,728-atom Si, 2 threads).
+    on 1,728-atom Si, 2 threads). The first distillation with 32x0e + 16x1o (16,201
+    parameters) underfitted (training error = validation error); doubling the channels
+    measured 60 -> 90 µs/atom in the ASE calculator, still > 100x faster than SevenNet-0.
     """
-    return ModelConfig(cutoff=5.0)
+    return ModelConfig(cutoff=5.0, num_scalar_channels=64, num_tensor_channels=32)
 
 
 @register_preset("nano-5.5")
 def _nano_5_5() -> ModelConfig:
     """The default student with the longer 5.5 Å cutoff."""
-    return ModelConfig(cutoff=5.5, avg_num_neighbors=40.0)
+    return ModelConfig(
+        cutoff=5.5, num_scalar_channels=64, num_tensor_channels=32, avg_num_neighbors=40.0
+    )
 
 
 @register_preset("nano-l")
