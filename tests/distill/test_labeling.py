@@ -115,6 +115,35 @@ def test_kill_minus_nine_then_resume_loses_and_duplicates_nothing(tmp_path, teac
     assert not list((out / "chunks").glob(".tmp-*"))
 
 
+def test_workers_stop_when_only_the_parent_is_killed(tmp_path, teacher_spec):
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(
+        yaml.safe_dump({**RECIPE, "samplers": [{**RECIPE["samplers"][0], "count": 400}]})
+    )
+    out = tmp_path / "ds"
+    command = [
+        sys.executable, "-m", "nanomlip.cli.main", "label", "--teacher", teacher_spec,
+        "--recipe", str(recipe_file), "--out", str(out), "--chunk-size", "1",
+        "--md-driver", "none", "--no-progress", "--workers", "2",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, start_new_session=True)
+    deadline = time.time() + 120
+    while len(existing_chunks(out)) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)  # the parent only, as `kill PID` does
+    process.wait()
+    time.sleep(3)  # the workers notice within about a second
+    count = len(existing_chunks(out))
+    time.sleep(2)
+    assert len(existing_chunks(out)) == count, "orphaned workers kept writing chunks"
+    try:
+        os.killpg(process.pid, 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    assert not alive, "a worker of the killed labelling run is still alive"
+
+
 def test_bad_teacher_outputs_are_rejected_and_counted(tmp_path):
     recipe = parse_recipe(
         {

@@ -207,10 +207,29 @@ def _label_batch(
             writer.add(atoms, frame_index, label.energy, label.forces, label.stress, label.energies)
 
 
-def _init_process_worker(threads: int) -> None:
+def _init_process_worker(threads: int, parent_pid: int | None = None) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int, interval_s: float = 1.0) -> None:
+    """Stop this worker process soon after the labelling process that started it dies.
+
+    Without it, ``kill <label pid>`` (SIGTERM to the parent only, unlike Ctrl-C, which
+    reaches the whole process group) leaves workers that keep writing chunks. A chunk is
+    written atomically, so a worker stopped here never leaves a partial file.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 # ---------------------------------------------------------------------- driver side
@@ -337,7 +356,7 @@ def _run_processes(out: str, todo: list[int], workers: int, record: Callable) ->
         max_workers=workers,
         mp_context=context,
         initializer=_init_process_worker,
-        initargs=(threads,),
+        initargs=(threads, os.getpid()),
     ) as pool:
         futures = [pool.submit(label_chunk, out, chunk_id) for chunk_id in todo]
         for future in as_completed(futures):
