@@ -32,7 +32,7 @@ def main() -> None:
         "# NVE energy conservation of the default student",
         "",
         "Command: `bash benchmarks/nve/run.sh && python benchmarks/nve/summarize.py` "
-        "(1,000-atom diamond Si from `examples/si_diamond.cif --supercell 5`, dt = 2 fs, "
+        "(1,000-atom rocksalt MgO from `examples/mgo_rocksalt.cif --supercell 5`, dt = 2 fs, "
         "5,000 steps = 10 ps, velocities drawn at twice the target temperature).",
         "",
         "| target | mean T after 1 ps (K) | simulated (ps) | drift (meV/atom/ps) | "
@@ -40,7 +40,7 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for target in (300, 1500):
-        folder = HERE / f"si-{target}K"
+        folder = HERE / f"mgo-{target}K"
         if not (folder / "thermo.csv").is_file():
             lines.append(f"| {target} K | not run | | | | |")
             continue

@@ -97,6 +97,16 @@ def test_card_command_end_to_end(tmp_path):
     )
     speed = tmp_path / "speed.json"
     speed.write_text(json.dumps(speed_payload(0.01, 1.0)))
+    runs = []
+    for name, seconds in (("first", 1800.0), ("second", 900.0)):
+        run = tmp_path / name
+        run.mkdir()
+        rows = [
+            {"step": 10, "epoch": 1, "train_seconds": seconds / 2},
+            {"step": 20, "epoch": 2, "train_seconds": seconds},
+        ]
+        (run / "metrics.json").write_text(json.dumps(rows))
+        runs += ["--run", str(run)]
     out = tmp_path / "card" / "tiny.md"
     code = main(
         [
@@ -114,6 +124,7 @@ def test_card_command_end_to_end(tmp_path):
             "tiny",
             "--out",
             str(out),
+            *runs,
         ]
     )
     assert code == 0
@@ -127,6 +138,7 @@ def test_card_command_end_to_end(tmp_path):
     assert f"force MAE {mae:.0f} meV/Å" in text
     assert "Student/teacher V0 MARE ratio on the common set: 1.00x" in text
     assert "3 frames" in text
+    assert "Training time: 0.75 h in all" in text  # 0.5 h + 0.25 h of the two runs
 
 
 def test_card_with_a_missing_input_fails_cleanly(tmp_path, capsys):

@@ -31,7 +31,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     card.add_argument("--eval", required=True, type=Path, help="eval.json of nanomlip eval")
     card.add_argument("--eos", required=True, type=Path, help="eos.json of nanomlip bench eos")
     card.add_argument("--speed", type=Path, help="JSON of nanomlip bench speed")
-    card.add_argument("--run", type=Path, help="run folder of nanomlip distill (training time)")
+    card.add_argument(
+        "--run",
+        type=Path,
+        action="append",
+        help="run folder of nanomlip distill (repeat, earliest first, for continued runs)",
+    )
     card.add_argument("--data", type=Path, help="training dataset folder (composition)")
     card.add_argument("--name", help="model name (default: the checkpoint's file stem)")
     card.add_argument("--label", help="the model's label in the EOS/speed JSON (default: name)")
@@ -96,7 +101,7 @@ def run_card(args: argparse.Namespace) -> int:
         evaluation=read_json(args.eval),
         eos=read_json(args.eos),
         speed=read_json(args.speed) if args.speed else None,
-        run_metrics=read_json(args.run / "metrics.json") if args.run else None,
+        run_metrics={str(run): read_json(run / "metrics.json") for run in args.run or []},
         dataset_summary=LabeledDataset(args.data).summary() if args.data else None,
         student_label=args.label or name,
     )

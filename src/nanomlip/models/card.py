@@ -42,7 +42,8 @@ class CardInputs:
         evaluation: ``eval.json`` of ``nanomlip eval --split val`` on the training dataset.
         eos: ``eos.json`` of ``nanomlip bench eos`` with the student and its teacher.
         speed: JSON of ``nanomlip bench speed`` (optional).
-        run_metrics: ``metrics.json`` rows of the training run (optional).
+        run_metrics: ``{run folder: metrics.json rows}`` of the training runs, the earliest
+            first when a run continued (``init_from``) from another (optional).
         dataset_summary: :meth:`LabeledDataset.summary` of the training data (optional).
         student_label: Label of this model in ``eos`` and ``speed``.
     """
@@ -52,7 +53,7 @@ class CardInputs:
     evaluation: dict[str, Any]
     eos: dict[str, Any]
     speed: dict[str, Any] | None = None
-    run_metrics: list[dict[str, Any]] | None = None
+    run_metrics: dict[str, list[dict[str, Any]]] | None = None
     dataset_summary: dict[str, Any] | None = None
     student_label: str | None = None
 
@@ -121,8 +122,8 @@ def data_section(metadata: dict[str, Any], summary: dict[str, Any] | None) -> st
     return "\n".join(lines)
 
 
-def training_section(metadata: dict[str, Any], rows: list[dict[str, Any]] | None) -> str:
-    """Steps, epochs, wall time and the options that matter."""
+def training_section(metadata: dict[str, Any], runs: dict[str, list[dict[str, Any]]] | None) -> str:
+    """Steps, epochs, wall time of every run in the lineage, and the final run's options."""
     training = metadata.get("training") or {}
     config = training.get("config") or {}
     lines = [
@@ -132,12 +133,20 @@ def training_section(metadata: dict[str, Any], rows: list[dict[str, Any]] | None
         f"- {_number(training.get('n_train_frames'))} training frames, "
         f"{_number(training.get('n_val_frames'))} held-out frames (whole structure groups)",
     ]
-    if rows:
+    total = 0.0
+    for run, rows in (runs or {}).items():
         seconds = max(float(row.get("train_seconds") or 0.0) for row in rows)
+        total += seconds
+        last = rows[-1]
+        lines.append(
+            f"- Run `{run}`: {last.get('step', 0):,} steps to epoch {last.get('epoch', 0)}, "
+            f"{seconds / 3600:.2f} h"
+        )
+    if runs:
         threads = config.get("num_threads")
         lines.append(
-            f"- Training time: {seconds / 3600:.2f} h on {threads} CPU thread(s) of this 2-core "
-            "machine (validation passes included)"
+            f"- Training time: {total / 3600:.2f} h in all, on {threads} CPU thread(s) per run on "
+            "this 2-core machine (validation passes included)"
         )
     keys = (
         "batch_size",
