@@ -16,6 +16,7 @@ from ase.data import chemical_symbols
 
 from nanomlip import _keys as K
 from nanomlip.data.graph import atoms_to_graph, to_device
+from nanomlip.integrations import allocator
 from nanomlip.models.checkpoint import (
     TORCHSCRIPT_METADATA_FILE,
     load_torchscript,
@@ -124,8 +125,10 @@ class NanoCalculator(Calculator):
     ) -> None:
         super().calculate(atoms, properties or ["energy"], system_changes)
         check_species(self.atoms.get_atomic_numbers(), self.species)
-        graph = to_device(atoms_to_graph(self.atoms, self.cutoff, dtype=self.dtype), self.device)
-        output = self.model(graph)
+        graph = atoms_to_graph(self.atoms, self.cutoff, dtype=self.dtype)
+        if self.device.type == "cpu":
+            allocator.prepare_for(int(graph[K.EDGE_INDEX].shape[1]))
+        output = self.model(to_device(graph, self.device))
         energy = float(output[K.ENERGY].detach().sum().cpu())
         self.results = {
             "energy": energy,
