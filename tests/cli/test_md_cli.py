@@ -194,8 +194,9 @@ def test_missing_file_restart_and_default_model_errors(tmp_path, si8, checkpoint
     assert "does not exist" in capsys.readouterr().err
     assert md(si8, checkpoint, "--restart", "--out-dir", tmp_path / "empty") == 2
     assert "cannot restart" in capsys.readouterr().err
-    assert main(["md", str(si8), "--steps", "1"]) == 2  # no default model ships yet
-    assert "no default model" in capsys.readouterr().err
+    out = tmp_path / "default"
+    assert main(["md", str(si8), "--steps", "1", "--no-progress", "--out-dir", str(out)]) == 0
+    assert (out / "thermo.csv").is_file()  # the shipped default model ran
 
 
 def test_untrained_preset_is_announced(tmp_path, si8, capsys):

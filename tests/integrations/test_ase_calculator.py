@@ -61,7 +61,7 @@ def test_unknown_model_reference_explains_the_options():
     with pytest.raises(ValueError, match="registered models"):
         NanoCalculator(model="no-such-model")
     with pytest.raises(ValueError, match="is a preset, not trained weights"):
-        NanoCalculator(model="nano-5.0")
+        NanoCalculator(model="nano-l")  # a preset with no shipped weights
 
 
 def test_bad_dtype():

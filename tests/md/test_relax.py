@@ -137,5 +137,6 @@ def test_cli_relax_errors(tmp_path, capsys, checkpoint):
     write(structure, bulk("Si", "diamond", a=5.43))
     assert main(["relax", str(structure), "--model", str(checkpoint), "--pressure", "1"]) == 2
     assert "--cell" in capsys.readouterr().err
-    assert main(["relax", str(structure)]) == 2  # no default model ships yet
-    assert "--preset" in capsys.readouterr().err
+    out = tmp_path / "default.extxyz"
+    assert main(["relax", str(structure), "--out", str(out), "--steps", "3"]) == 0  # shipped model
+    assert out.is_file()

@@ -38,6 +38,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="run folder of nanomlip distill (repeat, earliest first, for continued runs)",
     )
     card.add_argument("--data", type=Path, help="training dataset folder (composition)")
+    card.add_argument("--notes", type=Path, help="Markdown file of further measured findings")
     card.add_argument("--name", help="model name (default: the checkpoint's file stem)")
     card.add_argument("--label", help="the model's label in the EOS/speed JSON (default: name)")
     card.add_argument("--out", required=True, type=Path, help="output Markdown file")
@@ -104,6 +105,7 @@ def run_card(args: argparse.Namespace) -> int:
         run_metrics={str(run): read_json(run / "metrics.json") for run in args.run or []},
         dataset_summary=LabeledDataset(args.data).summary() if args.data else None,
         student_label=args.label or name,
+        notes=args.notes.read_text() if args.notes else None,
     )
     text = render_card(inputs)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,8 @@ class CardInputs:
             first when a run continued (``init_from``) from another (optional).
         dataset_summary: :meth:`LabeledDataset.summary` of the training data (optional).
         student_label: Label of this model in ``eos`` and ``speed``.
+        notes: Markdown of further measured findings (known limitations), each with the
+            command that made it; printed under its own heading.
     """
 
     name: str
@@ -56,6 +58,7 @@ class CardInputs:
     run_metrics: dict[str, list[dict[str, Any]]] | None = None
     dataset_summary: dict[str, Any] | None = None
     student_label: str | None = None
+    notes: str | None = None
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -307,6 +310,8 @@ def render_card(inputs: CardInputs) -> str:
         "",
         eos_section(inputs.eos, label),
     ]
+    if inputs.notes:
+        parts += ["", "## Known limitations and further checks", "", inputs.notes.strip()]
     if inputs.speed:
         parts += [
             "",
