@@ -106,6 +106,7 @@ def run_card(args: argparse.Namespace) -> int:
         dataset_summary=LabeledDataset(args.data).summary() if args.data else None,
         student_label=args.label or name,
         notes=args.notes.read_text() if args.notes else None,
+        command=args.command_line,
     )
     text = render_card(inputs)
     args.out.parent.mkdir(parents=True, exist_ok=True)

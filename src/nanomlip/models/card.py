@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nanomlip.bench.speed import format_ratio
 from nanomlip.models.checkpoint import model_metadata
 from nanomlip.models.nano import NanoModel, node_irreps
 
@@ -48,6 +49,7 @@ class CardInputs:
         student_label: Label of this model in ``eos`` and ``speed``.
         notes: Markdown of further measured findings (known limitations), each with the
             command that made it; printed under its own heading.
+        command: The ``nanomlip card`` command that writes this card.
     """
 
     name: str
@@ -59,6 +61,7 @@ class CardInputs:
     dataset_summary: dict[str, Any] | None = None
     student_label: str | None = None
     notes: str | None = None
+    command: str | None = None
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -257,7 +260,7 @@ def speed_section(speed: dict[str, Any], student_label: str) -> str:
             for peer in shown:
                 other = theirs[peer].get(n)
                 ratio = other["seconds_per_step"] / point["seconds_per_step"] if other else None
-                ratios.append("–" if ratio is None else f"{ratio:,.1f}x")
+                ratios.append("–" if ratio is None else format_ratio(ratio))
             lines.append(
                 f"| {n:,} | {point['microseconds_per_atom_step']:.1f} | "
                 f"{point['ns_per_day']:.3g} | {_number(point.get('peak_rss_mib'), 0)} | "
@@ -281,6 +284,7 @@ def render_card(inputs: CardInputs) -> str:
         f"nanomlip {metadata.get('nanomlip_version', '?')}. Every figure below comes from the "
         "command printed beside it, run on this project's 2-core CPU machine.",
         "",
+        *([f"Card written by: `{inputs.command}`", ""] if inputs.command else []),
         f"Held-out fidelity against the teacher: energy MAE "
         f"{overall['energy_mae_meV_per_atom']:.1f} meV/atom, force MAE "
         f"{overall['forces_mae_meV_per_A']:.0f} meV/Å, stress MAE "
