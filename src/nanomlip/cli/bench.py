@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,8 +135,7 @@ def run_speed(args: argparse.Namespace) -> int:
     for system in systems:
         print(f"\n{system}\n{timing_table(results, system)}\n\n{ratio_table(results, system)}")
     if args.out:
-        command = "nanomlip " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        paths = write_harness_outputs(results, models, config, args.out, command)
+        paths = write_harness_outputs(results, models, config, args.out, args.command_line)
         print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -183,8 +180,9 @@ def run_eos(args: argparse.Namespace) -> int:
     systems = list(filter(None, args.systems.split(","))) if args.systems else None
     models = [load_bench_model(spec, args.device) for spec in parse_model_specs(args.models)]
     results = run_eos_benchmark(models, systems, points=args.points, strain=args.strain)
-    command = "nanomlip " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    paths = write_eos_outputs(results, models, args.out, command, args.points, args.strain)
+    paths = write_eos_outputs(
+        results, models, args.out, args.command_line, args.points, args.strain
+    )
     print(summary_table(summarize(results)))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
