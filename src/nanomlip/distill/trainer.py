@@ -52,7 +52,7 @@ from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.losses import LossSettings, distillation_loss
 from nanomlip.distill.metrics import EV_PER_A3_TO_GPA, error_report, flatten_overall, predict
 from nanomlip.distill.plots import learning_curve
-from nanomlip.models.checkpoint import save_checkpoint
+from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.config import preset_config
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import build_model
@@ -124,26 +124,19 @@ def load_training_data(
     )
 
 
-def student_cutoff(config: TrainConfig) -> float:
-    """Cutoff (Å) of the model a run trains: the ``init_from`` checkpoint's or the preset's."""
-    if config.init_from:
-        from nanomlip.models.checkpoint import load_checkpoint
-
-        return float(load_checkpoint(config.init_from).cutoff)
-    return preset_config(config.preset, **config.model).cutoff
-
-
-def build_student(config: TrainConfig, data: TrainingData) -> tuple[NanoModel, dict[str, Any]]:
+def build_student(
+    config: TrainConfig, data: TrainingData, initial: NanoModel | None = None
+) -> tuple[NanoModel, dict[str, Any]]:
     """The untrained student, initialised from the statistics of the training frames.
 
-    With ``config.init_from`` the model is that checkpoint (fine-tuning), with its own
-    statistics.
+    With ``initial`` (the loaded ``config.init_from`` checkpoint) the model is that
+    checkpoint (fine-tuning), with its own statistics.
 
     Returns:
         ``(model, statistics)`` where ``statistics`` records the fitted values.
     """
-    if config.init_from:
-        return _initial_checkpoint(config, data)
+    if initial is not None:
+        return _initial_checkpoint(config, data, initial)
     overrides = dict(config.model)
     overrides.setdefault("avg_num_neighbors", stats.average_num_neighbors(data.train_graphs))
     model = build_model(config.preset, config.seed, **overrides).to(_DTYPES[config.dtype])
@@ -175,12 +168,10 @@ def build_student(config: TrainConfig, data: TrainingData) -> tuple[NanoModel, d
 
 
 def _initial_checkpoint(
-    config: TrainConfig, data: TrainingData
+    config: TrainConfig, data: TrainingData, initial: NanoModel
 ) -> tuple[NanoModel, dict[str, Any]]:
     """The model of ``config.init_from``, checked against the elements of the data."""
-    from nanomlip.models.checkpoint import load_checkpoint
-
-    model = load_checkpoint(config.init_from).to(_DTYPES[config.dtype])
+    model = initial.to(_DTYPES[config.dtype])
     present = sorted({int(z) for z in data.dataset.arrays["numbers"]})
     missing = sorted(set(present) - set(model.species()))
     if missing:
@@ -383,9 +374,14 @@ class Trainer:
         self.data_root = Path(data)
         self.callbacks = list(callbacks)
         self.device = torch.device(config.device)
-        cutoff = student_cutoff(config)
-        self.data = load_training_data(data, config, cutoff, config.progress)
-        model, self.statistics = build_student(config, self.data)
+        initial = load_checkpoint(config.init_from) if config.init_from else None
+        cutoff = (
+            initial.cutoff
+            if initial is not None
+            else preset_config(config.preset, **config.model).cutoff
+        )
+        self.data = load_training_data(data, config, float(cutoff), config.progress)
+        model, self.statistics = build_student(config, self.data, initial)
         self.model = model.to(self.device)
         self.ema = copy.deepcopy(self.model).eval()
         for parameter in self.ema.parameters():
