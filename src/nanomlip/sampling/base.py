@@ -49,6 +49,22 @@ class SamplerContext:
     md_calculator: CalculatorFactory | None = None
 
 
+class LazyMDCalculator:
+    """Mixin: a sampler's MD driver, made by ``md_factory`` once, on first use.
+
+    Samplers are built in the labelling driver and pickled to worker processes, so the
+    calculator itself is created only where frames are made.
+    """
+
+    md_factory: CalculatorFactory | None
+    _calculator: Calculator | None = None
+
+    def _md_calculator(self) -> Calculator | None:
+        if self._calculator is None and self.md_factory is not None:
+            self._calculator = self.md_factory()
+        return self._calculator
+
+
 class Sampler(Protocol):
     """Makes one structure from a random generator."""
 

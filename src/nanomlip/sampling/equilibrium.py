@@ -20,7 +20,7 @@ covalent-length cell.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from ase.data import atomic_numbers, covalent_radii
 
 from nanomlip.sampling.base import (
     CalculatorFactory,
+    LazyMDCalculator,
     SamplerContext,
     check_options,
     register_sampler,
@@ -149,20 +150,14 @@ def small_strain(rng: np.random.Generator, atoms: Atoms, max_strain: float) -> A
 
 
 @dataclass
-class EquilibriumSampler:
+class EquilibriumSampler(LazyMDCalculator):
     """Crystals at the teacher's equilibrium volume, lightly strained and rattled."""
 
     shared: _PrototypeBased
     unary_fraction: float
     max_strain: float
     max_rattle: float
-    calculator_factory: CalculatorFactory | None
-    _calculator: Calculator | None = field(default=None, repr=False)
-
-    def _driver(self) -> Calculator | None:
-        if self._calculator is None and self.calculator_factory is not None:
-            self._calculator = self.calculator_factory()
-        return self._calculator
+    md_factory: CalculatorFactory | None
 
     def make(self, rng: np.random.Generator, index: int) -> Atoms:
         context = self.shared.context
@@ -174,7 +169,7 @@ class EquilibriumSampler:
         else:
             crystal = self.shared.base_crystal(rng, index)
             atoms, group = crystal.atoms, crystal.group
-        driver = self._driver()
+        driver = self._md_calculator()
         scale = None
         if driver is not None:  # scan the smallest cell: the teacher's cost is per atom
             atoms, scale = scale_to_minimum(atoms, driver)

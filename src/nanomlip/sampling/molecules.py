@@ -35,7 +35,7 @@ from ase.units import fs, kB
 from nanomlip.sampling.base import (
     INFO_CATEGORY,
     INFO_GROUP,
-    CalculatorFactory,
+    LazyMDCalculator,
     SamplerContext,
     check_options,
     register_sampler,
@@ -555,12 +555,10 @@ def hot_md(
     return last, done
 
 
-class _MDMixin:
+class _MDMixin(LazyMDCalculator):
     """Shared MD handling: the calculator is made once per sampler, on first use."""
 
-    md_factory: CalculatorFactory | None
     md: MDSettings
-    _calculator: Calculator | None = None
 
     def _maybe_md(self, atoms: Atoms, rng: np.random.Generator, rattle: float) -> Atoms:
         """Hot MD when a calculator factory is set, otherwise a rattle of ``rattle`` Å."""
@@ -579,11 +577,6 @@ class _MDMixin:
             if is_sane(trial):
                 return trial
         return atoms
-
-    def _md_calculator(self) -> Calculator | None:
-        if self._calculator is None and self.md_factory is not None:
-            self._calculator = self.md_factory()
-        return self._calculator
 
 
 # ---------------------------------------------------------------------- random packing
