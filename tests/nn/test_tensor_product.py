@@ -36,3 +36,17 @@ def test_matches_e3nn_tensor_product(irreps_in, irreps_target, sh_lmax):
 def test_rejects_input_that_reaches_no_output():
     with pytest.raises(ValueError, match="reaches none"):
         EdgeTensorProduct("4x2e", o3.Irreps.spherical_harmonics(0, p=-1), "4x0e")
+
+
+def test_summing_into_centres_matches_summing_the_messages():
+    torch.manual_seed(1)
+    irreps_sh = o3.Irreps.spherical_harmonics(2, p=-1)
+    tp = EdgeTensorProduct("8x0e+4x1o", irreps_sh, "8x0e+4x1o").double()
+    x = torch.randn(13, tp.irreps_in.dim, dtype=torch.float64)
+    y = o3.spherical_harmonics(irreps_sh, torch.randn(13, 3, dtype=torch.float64), True)
+    w = torch.randn(13, tp.weight_numel, dtype=torch.float64)
+    centre = torch.randint(0, 5, (13,))
+    expected = torch.zeros(5, tp.irreps_out.dim, dtype=torch.float64).index_add(
+        0, centre, tp(x, y, w)
+    )
+    assert torch.allclose(tp(x, y, w, centre=centre, num_nodes=5), expected, atol=1e-12)

@@ -4,11 +4,18 @@ A CPU step allocates and frees the same large per-edge tensors every time. glibc
 block above its mmap threshold (at most 32 MiB) straight back to the operating system when
 it is freed, so the next step page-faults and zero-fills it again. Measured with nano-5.0
 (2 threads, rattled diamond Si, energy + forces + stress), µs per atom per step at 1,728 /
-8,000 / 27,000 atoms: default glibc 110 / 194 / 191; with ``M_MMAP_MAX = 0`` and a large
-``M_TRIM_THRESHOLD`` (freed blocks stay in the heap) 77 / 70 / 80, at about 1.35 times the
-peak resident memory (heap fragmentation). At 74,088 atoms the heap mode needed 20 GiB of
-this machine's 24 GiB and slowed to 155 µs, so it is used only while the projected footprint
-fits in half of the available memory; otherwise glibc's default is restored.
+8,000 / 27,000 atoms: default glibc 110 / 194 / 191; with ``M_MMAP_MAX = 0`` (every block
+from the heap) 77 / 70 / 80.
+
+The trim threshold must be switched off, not just raised: ``mallopt`` takes an ``int``, so
+the largest threshold it can set is 2 GiB, and once the free top of the heap is larger than
+that (amorphous SiO2 from about 20,000 atoms) glibc shrinks the heap after every step and
+the page faults return (27,000 atoms: 134-203 µs/atom with 1-1.6 million page faults per
+step). glibc stores the value as ``size_t`` without a check, so ``-1`` means "never trim";
+with it, 27,000 SiO2 atoms take 70 µs/atom and 70,000 take 75-77 µs/atom with no page
+faults after the first step, at a peak of 15.6 GiB (7.1 KB per edge, heap fragmentation
+included). The mode is used only while that projected footprint fits in the available memory
+with a margin; otherwise glibc's default is restored and the kept heap is returned.
 
 Set ``NANOMLIP_HEAP_ALLOCATOR=0`` to leave the allocator alone.
 """
@@ -22,15 +29,15 @@ import sys
 from functools import cache
 
 #: Projected peak bytes per graph edge in heap mode (nano-5.0, float32, forces and stress:
-#: 7.5 GiB for 756,000 edges measured, rounded up).
-BYTES_PER_EDGE = 11_000
+#: 15.6 GiB for 70,000 atoms of amorphous SiO2, 7.1 KB per edge, rounded up).
+BYTES_PER_EDGE = 8_000
 #: Fraction of the available memory the projected footprint may use in heap mode.
-MEMORY_FRACTION = 0.5
+MEMORY_FRACTION = 0.9
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _GLIBC_DEFAULT_MMAP_MAX = 65536
-_KEEP = 2**31 - 1
+_NEVER_TRIM = -1  # stored by glibc as SIZE_MAX
 
 _state = {"heap": False}
 
@@ -81,7 +88,7 @@ def prepare_for(num_edges: int) -> bool:
     room = available_bytes() + (resident_bytes() if _state["heap"] else 0)  # the kept heap
     fits = num_edges * BYTES_PER_EDGE < MEMORY_FRACTION * room
     if fits and not _state["heap"]:
-        libc.mallopt(_M_TRIM_THRESHOLD, _KEEP)
+        libc.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM)
         libc.mallopt(_M_MMAP_MAX, 0)
         _state["heap"] = True
     elif not fits and _state["heap"]:

@@ -133,11 +133,12 @@ class NanoModel(nn.Module):
         lengths = torch.linalg.vector_norm(edge_vectors, dim=-1)
         edge_sh = self.spherical_harmonics(edge_vectors)
         edge_basis = self.radial_basis(lengths)
-        edge_envelope = self.envelope(lengths)
+        # The messages are linear in the harmonics: the envelope goes in once, here.
+        edge_attrs = edge_sh * self.envelope(lengths).unsqueeze(-1)
 
         features = self.embedding(numbers)
         for layer in self.layers:
-            features = layer(features, edge_sh, edge_basis, edge_envelope, edge_index)
+            features = layer(features, edge_attrs, edge_basis, edge_index)
         atomic_energies = self.readout(features).squeeze(-1)
         atomic_energies = (
             atomic_energies * self.atomic_energy_scale[numbers] + self.atomic_energy_shift[numbers]

@@ -4,26 +4,29 @@ For every centre atom :math:`i` the block computes
 
 .. math::
     m_i = \frac{1}{\sqrt{\bar n}} \sum_{j \in \mathcal N(i)}
-          \big( W(r_{ij})\, u(r_{ij}) \big) \cdot
-          \big( L_1 h_j \otimes Y(\hat r_{ij}) \big),
+          W(r_{ij}) \cdot
+          \big( L_1 h_j \otimes u(r_{ij})\, Y(\hat r_{ij}) \big),
     \qquad h_i' = \mathrm{Gate}(L_2 m_i + S h_i)
 
-=============================  ========================================
-Symbol                         Variable
-=============================  ========================================
-:math:`h_j`                    ``node_features`` (N, irreps_in.dim)
-:math:`Y(\hat r_{ij})`          ``edge_sh`` (E, irreps_sh.dim)
-:math:`W(r_{ij})`              ``self.radial_mlp(edge_basis)`` (E, tp.weight_numel)
-:math:`u(r_{ij})`              ``edge_envelope`` (E,)
-:math:`\bar n`                 ``avg_num_neighbors``
-:math:`L_1, L_2, S`            ``linear_in``, ``linear_out``, ``self_connection``
-=============================  ========================================
+==================================  ========================================
+Symbol                              Variable
+==================================  ========================================
+:math:`h_j`                         ``node_features`` (N, irreps_in.dim)
+:math:`u(r_{ij}) Y(\hat r_{ij})`    ``edge_attrs`` (E, irreps_sh.dim)
+:math:`W(r_{ij})`                   ``self.radial_mlp(edge_basis)`` (E, tp.weight_numel)
+:math:`\bar n`                      ``avg_num_neighbors``
+:math:`L_1, L_2, S`                 ``linear_in``, ``linear_out``, ``self_connection``
+==================================  ========================================
 
 CPU cost is dominated by per-edge work, so the block only creates tensor-product
 paths whose output irreps the next layer actually uses (the last layer makes
-scalars only), uses channel-wise ("uvu") paths, and multiplies the envelope into
-the radial weights so that every message and its gradient vanish smoothly at the
-cutoff.
+scalars only) and uses channel-wise ("uvu") paths. The message is linear in the
+harmonics, so the cutoff envelope is multiplied into them once per structure
+(``edge_attrs``) rather than into every layer's radial weights: the same function,
+and every message and its gradient still vanish smoothly at the cutoff, without an
+(E, weight_numel) product saved per layer for the force pass. Each path's messages
+are summed into the centre atoms as soon as they are made, with
+:func:`~nanomlip.nn.scatter.scatter_sum`, which saves only the index.
 """
 
 from __future__ import annotations
@@ -96,32 +99,28 @@ class Interaction(nn.Module):
     def forward(
         self,
         node_features: torch.Tensor,
-        edge_sh: torch.Tensor,
+        edge_attrs: torch.Tensor,
         edge_basis: torch.Tensor,
-        edge_envelope: torch.Tensor,
         edge_index: torch.Tensor,
     ) -> torch.Tensor:
         """Update node features.
 
         Args:
             node_features: (N, irreps_in.dim).
-            edge_sh: (E, irreps_sh.dim) spherical harmonics of the edge directions.
+            edge_attrs: (E, irreps_sh.dim) spherical harmonics of the edge directions
+                times the cutoff envelope of the edge length.
             edge_basis: (E, num_basis) radial basis values.
-            edge_envelope: (E,) cutoff envelope values.
             edge_index: (2, E), row 0 the receiving centre, row 1 the sender.
 
         Returns:
             (N, irreps_out.dim) new node features.
         """
         centre, neighbor = edge_index[0], edge_index[1]
-        weights = self.radial_mlp(edge_basis) * edge_envelope.unsqueeze(-1)
+        weights = self.radial_mlp(edge_basis)
         sender = self.linear_in(node_features).index_select(0, neighbor)
-        messages = self.tensor_product(sender, edge_sh, weights)
-        aggregated = torch.zeros(
-            (node_features.shape[0], messages.shape[1]),
-            dtype=messages.dtype,
-            device=messages.device,
-        ).index_add_(0, centre, messages)
+        aggregated = self.tensor_product(
+            sender, edge_attrs, weights, centre=centre, num_nodes=node_features.shape[0]
+        )
         pre_gate = self.linear_out(aggregated * self.neighbor_norm) + self.self_connection(
             node_features
         )

@@ -36,6 +36,8 @@ import torch
 from e3nn import o3
 from torch import nn
 
+from nanomlip.nn.scatter import scatter_sum
+
 
 def uvu_instructions(
     irreps_in: o3.Irreps, irreps_sh: o3.Irreps, irreps_target: o3.Irreps
@@ -128,17 +130,28 @@ class EdgeTensorProduct(nn.Module):
         self.register_buffer("coupling", torch.cat(coupling_columns, dim=1))
 
     def forward(
-        self, sender: torch.Tensor, edge_sh: torch.Tensor, weights: torch.Tensor
+        self,
+        sender: torch.Tensor,
+        edge_sh: torch.Tensor,
+        weights: torch.Tensor,
+        centre: torch.Tensor | None = None,
+        num_nodes: int = 0,
     ) -> torch.Tensor:
-        """Messages in e3nn layout of :attr:`irreps_out`.
+        """Messages in e3nn layout of :attr:`irreps_out`, or their sums per centre atom.
+
+        With ``centre`` given, each path's messages are summed into the centre atoms as
+        soon as they are made, so that at most one path's (E, U, d) messages exist at a
+        time (forward and backward) instead of all of them plus their concatenation.
 
         Args:
             sender: (E, irreps_in.dim) features of the sending atoms.
             edge_sh: (E, irreps_sh.dim) spherical harmonics of the edges.
             weights: (E, weight_numel) per-edge path weights (e3nn order).
+            centre: (E,) receiving atom of each edge, or None.
+            num_nodes: Number of atoms N (used with ``centre``).
 
         Returns:
-            (E, irreps_out.dim) messages.
+            (E, irreps_out.dim) messages, or (N, irreps_out.dim) sums with ``centre``.
         """
         num_edges = sender.shape[0]
         # torch.split (not slicing) so that the backward pass concatenates the pieces
@@ -163,6 +176,9 @@ class EdgeTensorProduct(nn.Module):
                     message = torch.einsum("eui,eik->euk", x, m_path).squeeze(-1) * w
                 else:
                     message = torch.einsum("eui,eik->euk", x, m_path) * w.unsqueeze(-1)
-                outputs.append(message.reshape(num_edges, mul * dim))
+                message = message.reshape(num_edges, mul * dim)
+                if centre is not None:
+                    message = scatter_sum(message, centre, num_nodes)
+                outputs.append(message)
                 path += 1
         return torch.cat(outputs, dim=1)
