@@ -285,3 +285,63 @@ def test_init_from_refuses_a_model_missing_elements(dataset, tmp_path):
     path = save_checkpoint(model, tmp_path / "cu.safetensors")
     with pytest.raises(ValueError, match="does not know atomic numbers"):
         Trainer(dataset, tmp_path / "run", tiny_config(init_from=str(path)))
+
+
+def _labelled_batch(model, frames):
+    """Batch of ``frames`` with their EMT labels as targets, and the model's output."""
+    graphs = []
+    for atoms in frames:
+        graph = D.atoms_to_graph(atoms, model.cutoff, dtype=torch.float64)
+        graph[D.TARGET_ENERGY] = torch.tensor([atoms.get_potential_energy()], dtype=torch.float64)
+        graph[D.TARGET_FORCES] = torch.as_tensor(atoms.get_forces(), dtype=torch.float64)
+        graph[D.TARGET_STRESS] = torch.as_tensor(
+            D.voigt_to_matrix(atoms.get_stress())[None], dtype=torch.float64
+        )
+        graph[D.STRESS_MASK] = torch.ones(1, dtype=torch.float64)
+        graph[D.TARGET_ATOMIC_ENERGIES] = torch.zeros(len(atoms), dtype=torch.float64)
+        graph[D.ATOMIC_ENERGIES_MASK] = torch.zeros(len(atoms), dtype=torch.float64)
+        graphs.append(graph)
+    return graphs
+
+
+def test_frame_weights_weigh_every_term_by_frame():
+    torch.manual_seed(0)
+    model = build_model("nano-xs", num_scalar_channels=8, num_tensor_channels=4, cutoff=3.0)
+    model = model.double().eval()
+    first, second = _labelled_batch(model, emt_frames(2))
+    settings = LossSettings(huber_delta=1.0)
+    alone = distillation_loss(model, first, model(first), settings)[1]
+    both = collate([first, second])
+    plain = distillation_loss(model, both, model(both), settings)[1]
+    for weights, expected in (([1.0, 0.0], alone), ([3.0, 3.0], plain)):
+        first[D.FRAME_WEIGHT] = torch.tensor([weights[0]], dtype=torch.float64)
+        second[D.FRAME_WEIGHT] = torch.tensor([weights[1]], dtype=torch.float64)
+        batch = collate([first, second])
+        terms = distillation_loss(model, batch, model(batch), settings)[1]
+        assert terms.keys() == expected.keys()
+        for name in expected:
+            assert terms[name] == pytest.approx(expected[name], rel=1e-10)
+    assert alone["forces"] != pytest.approx(plain["forces"], rel=1e-3)  # the test can fail
+
+
+def test_category_weights_reach_the_training_graphs(dataset, tmp_path):
+    from nanomlip.distill.trainer import load_training_data
+
+    config = tiny_config(category_weights={"rattled": 4.0})
+    data = load_training_data(dataset, config, cutoff=3.0)
+    categories = data.dataset.arrays["category"][data.train_index]
+    weights = [float(graph[D.FRAME_WEIGHT]) for graph in data.train_graphs]
+    assert weights == [4.0 if c == "rattled" else 1.0 for c in categories]
+    assert all(D.FRAME_WEIGHT not in graph for graph in data.val_graphs)
+    with pytest.raises(ValueError, match="no training frame has"):
+        load_training_data(dataset, tiny_config(category_weights={"liquid": 2}), cutoff=3.0)
+    with pytest.raises(ValueError, match="category_weights"):
+        tiny_config(category_weights={"rattled": -1.0})
+
+
+def test_a_config_saved_before_a_field_existed_is_not_a_difference():
+    config = tiny_config()
+    saved = config.to_dict()
+    del saved["category_weights"]
+    assert config.differences(saved) == {}
+    assert "category_weights" in tiny_config(category_weights={"bulk": 2.0}).differences(saved)

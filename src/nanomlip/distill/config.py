@@ -82,6 +82,10 @@ class TrainConfig:
             their structure group, and groups new to them go to validation by a hash of
             the group name with probability ``val_fraction``. This keeps the earlier run's
             held-out groups out of training when a dataset grows. ``None``: split all.
+        category_weights: Loss weight of the training frames of each category (the
+            dataset's ``category``, e.g. ``{"equilibrium": 4.0}``), like MACE's
+            ``config_type_weights``; categories not named weigh 1. Every term becomes a
+            weighted mean over frames (forces and per-atom terms over their atoms).
     """
 
     preset: str = "nano-5.0"
@@ -117,6 +121,7 @@ class TrainConfig:
     device: str = "cpu"
     init_from: str | None = None
     split_base_frames: int | None = None
+    category_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -158,6 +163,13 @@ class TrainConfig:
             (name, getattr(self, name) in options, f"one of {list(options)}")
             for name, options in _CHOICES.items()
         ]
+        checks.append(
+            (
+                "category_weights",
+                all(_is_number(w) and w >= 0 for w in self.category_weights.values()),
+                "values must be numbers >= 0",
+            )
+        )
         weights = [name for name in self.to_dict() if name.endswith("_weight")]
         checks += [(name, getattr(self, name) >= 0, "must be >= 0") for name in weights]
         return [(name, why) for name, ok, why in checks if not ok]
@@ -168,8 +180,13 @@ class TrainConfig:
     def differences(self, other: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """Fields (other than :data:`RUNTIME_KEYS`) whose value differs from ``other``."""
         mine = self.to_dict()
-        keys = (set(mine) | set(other)) - set(RUNTIME_KEYS)
-        return {k: (other.get(k), mine.get(k)) for k in sorted(keys) if other.get(k) != mine.get(k)}
+        # a field added after ``other`` was saved counts as its default there
+        defaults = TrainConfig(preset=self.preset).to_dict()
+        theirs = {**{k: defaults[k] for k in set(defaults) - set(other)}, **other}
+        keys = (set(mine) | set(theirs)) - set(RUNTIME_KEYS)
+        return {
+            k: (theirs.get(k), mine.get(k)) for k in sorted(keys) if theirs.get(k) != mine.get(k)
+        }
 
 
 def _field_types() -> dict[str, Any]:
@@ -203,6 +220,10 @@ def coerce(name: str, value: Any, annotation: Any) -> Any:
             return value
     names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
     raise ValueError(f"{name} must be {names}, got {value!r} ({type(value).__name__})")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_float(text: str) -> bool:

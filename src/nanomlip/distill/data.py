@@ -16,6 +16,8 @@ Key                         Shape        Meaning
 ``target_hvp``              (N, 3)       teacher ``H v``, eV/Å^2 times the unit of ``v``
 ``hvp_mask``                (B,)         1 where the frame has a Hessian-vector product
 ``frame_id``                (B,)         index of the frame in the dataset
+``frame_weight``            (B,)         loss weight of the frame (training only,
+                                         from ``category_weights``; absent: 1)
 ==========================  ===========  ==========================================
 """
 
@@ -52,6 +54,7 @@ HVP_VECTOR: Final[str] = "hvp_vector"
 TARGET_HVP: Final[str] = "target_hvp"
 HVP_MASK: Final[str] = "hvp_mask"
 FRAME_ID: Final[str] = "frame_id"
+FRAME_WEIGHT: Final[str] = "frame_weight"
 
 Graph = dict[str, torch.Tensor]
 
@@ -111,6 +114,30 @@ def frame_graph(dataset: LabeledDataset, index: int, cutoff: float, dtype: torch
         graph[HVP_VECTOR] = tensor(vector)
         graph[HVP_MASK] = tensor([float(has_hvp)])
     return graph
+
+
+def set_category_weights(
+    graphs: Sequence[Graph], categories: Sequence[str], weights: dict[str, float]
+) -> None:
+    """Give each graph its ``frame_weight`` from its frame's category (1 if not named).
+
+    Args:
+        graphs: Graphs of frames, in the order of ``categories``.
+        categories: Category of each frame.
+        weights: Weight per category name.
+
+    Raises:
+        ValueError: A named category has no frame here.
+    """
+    unknown = sorted(set(weights) - set(categories))
+    if unknown:
+        raise ValueError(
+            f"category_weights names {unknown}, which no training frame has; "
+            f"the categories are {sorted(set(categories))}"
+        )
+    for graph, category in zip(graphs, categories, strict=True):
+        weight = float(weights.get(category, 1.0))
+        graph[FRAME_WEIGHT] = torch.full((1,), weight, dtype=graph[TARGET_ENERGY].dtype)
 
 
 def build_graphs(

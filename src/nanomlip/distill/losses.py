@@ -11,7 +11,8 @@ Term                                                                      Key
 ========================================================================  ==================
 
 Hats are teacher labels. Each term is a mean over the labelled entries of the
-batch; the total is :math:`\sum_t w_t L_t`. The student's Hessian-vector product
+batch (weighted by ``frame_weight`` when the batch has it, see ``category_weights``);
+the total is :math:`\sum_t w_t L_t`. The student's Hessian-vector product
 is a central difference of its forces, :math:`Hv \approx -[F(x + hv) - F(x - hv)] / 2h`,
 which stays differentiable with respect to the weights (error :math:`O(h^2)`).
 """
@@ -45,15 +46,16 @@ class LossSettings:
 def masked_huber(
     prediction: torch.Tensor, target: torch.Tensor, delta: float, mask: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Mean Huber loss over the entries where ``mask`` (broadcast to ``target``) is 1.
+    """Mean Huber loss over the entries, weighted by ``mask`` (broadcast to ``target``).
 
-    Returns 0 (keeping the graph) when nothing is labelled.
+    A 0/1 mask gives the mean over the labelled entries. Returns 0 (keeping the graph)
+    when nothing is labelled.
     """
     loss = functional.huber_loss(prediction, target, reduction="none", delta=delta)
     if mask is None:
         return loss.mean() if loss.numel() else loss.sum()
     weights = mask.reshape(mask.shape + (1,) * (loss.dim() - mask.dim())).expand_as(loss)
-    return (loss * weights).sum() / weights.sum().clamp(min=1.0)
+    return (loss * weights).sum() / weights.sum().clamp(min=1e-12)
 
 
 def student_hvp(model: torch.nn.Module, batch: Graph, step: float) -> torch.Tensor:
@@ -91,30 +93,41 @@ def distillation_loss(
     """
     delta = settings.huber_delta
     num_atoms = batch[K.NUM_ATOMS].to(output[K.ENERGY].dtype)
+    frame_weight = batch.get(D.FRAME_WEIGHT)  # (B,) or None: every frame weighs 1
+    atom_weight = None if frame_weight is None else frame_weight[batch[K.BATCH]]
     terms: dict[str, torch.Tensor] = {
         "energy": masked_huber(
-            output[K.ENERGY] / num_atoms, batch[D.TARGET_ENERGY] / num_atoms, delta
+            output[K.ENERGY] / num_atoms, batch[D.TARGET_ENERGY] / num_atoms, delta, frame_weight
         ),
-        "forces": masked_huber(output[K.FORCES], batch[D.TARGET_FORCES], delta),
+        "forces": masked_huber(output[K.FORCES], batch[D.TARGET_FORCES], delta, atom_weight),
     }
     weights = {"energy": settings.energy_weight, "forces": settings.forces_weight}
     stress_mask = batch[D.STRESS_MASK]
     if settings.stress_weight > 0 and bool(stress_mask.any()):
-        terms["stress"] = masked_huber(output[K.STRESS], batch[D.TARGET_STRESS], delta, stress_mask)
+        terms["stress"] = masked_huber(
+            output[K.STRESS], batch[D.TARGET_STRESS], delta, _weighted(stress_mask, frame_weight)
+        )
         weights["stress"] = settings.stress_weight
     atom_mask = batch[D.ATOMIC_ENERGIES_MASK]
     if settings.atomic_energies_weight > 0 and bool(atom_mask.any()):
         terms["atomic_energies"] = masked_huber(
-            output[K.ATOMIC_ENERGIES], batch[D.TARGET_ATOMIC_ENERGIES], delta, atom_mask
+            output[K.ATOMIC_ENERGIES],
+            batch[D.TARGET_ATOMIC_ENERGIES],
+            delta,
+            _weighted(atom_mask, atom_weight),
         )
         weights["atomic_energies"] = settings.atomic_energies_weight
     if include_hvp and settings.hvp_weight > 0 and _has_hvp(batch):
-        atom_mask = batch[D.HVP_MASK][batch[K.BATCH]]
+        atom_mask = _weighted(batch[D.HVP_MASK][batch[K.BATCH]], atom_weight)
         prediction = student_hvp(model, batch, settings.hvp_step)
         terms["hvp"] = masked_huber(prediction, batch[D.TARGET_HVP], delta, atom_mask)
         weights["hvp"] = settings.hvp_weight
     loss = sum(weights[name] * value for name, value in terms.items())
     return loss, {name: float(value.detach()) for name, value in terms.items()}
+
+
+def _weighted(mask: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    return mask if weight is None else mask * weight
 
 
 def _has_hvp(batch: Graph) -> bool:

@@ -114,12 +114,16 @@ def load_training_data(
     if len(train_index) == 0:
         raise ValueError(f"dataset {str(root)!r} has no frames to train on")
     dtype = _DTYPES[config.dtype]
+    train_graphs = D.build_graphs(dataset, train_index, cutoff, dtype, progress)
+    if config.category_weights:
+        categories = dataset.arrays["category"][train_index].tolist()
+        D.set_category_weights(train_graphs, categories, config.category_weights)
     return TrainingData(
         dataset=dataset,
         sha256=D.dataset_sha256(root),
         train_index=train_index,
         val_index=val_index,
-        train_graphs=D.build_graphs(dataset, train_index, cutoff, dtype, progress),
+        train_graphs=train_graphs,
         val_graphs=D.build_graphs(dataset, val_index, cutoff, dtype, progress),
     )
 
