@@ -212,7 +212,7 @@ def coerce(name: str, value: Any, annotation: Any) -> Any:
             return value
         if origin is int and isinstance(value, int) and not isinstance(value, bool):
             return value
-        if origin is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if origin is float and _is_number(value):
             return float(value)
         if origin is float and isinstance(value, str) and _is_float(value):
             return float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string
