@@ -277,10 +277,31 @@ def test_init_from_continues_from_a_checkpoint(dataset, tmp_path):
     del first
 
 
+def test_init_from_grows_the_checkpoint_to_a_higher_angular_order(dataset, tmp_path):
+    train(dataset, tmp_path / "first", tiny_config(max_epochs=1, val_fraction=0.2))
+    start = load_checkpoint(tmp_path / "first" / MODEL)
+    config = tiny_config(
+        max_epochs=1,
+        val_fraction=0.2,
+        init_from=str(tmp_path / "first" / MODEL),
+        model={"lmax": 2, "sh_lmax": 2},
+    )
+    trainer = Trainer(dataset, tmp_path / "grown", config)
+    assert trainer.model.config.lmax == 2
+    graph = collate([trainer.data.val_graphs[0]])
+    assert torch.allclose(trainer.model(graph)["energy"], start(graph)["energy"], atol=1e-5)
+    trainer.fit()
+    resumed = Trainer(dataset, tmp_path / "grown", config)  # the checkpoint fits the grown model
+    assert resumed.state.step == trainer.state.step
+    wider = {"num_scalar_channels": 64}
+    with pytest.raises(ValueError, match="train a new model"):
+        Trainer(dataset, tmp_path / "wider", tiny_config(**{**config.to_dict(), "model": wider}))
+
+
 def test_init_from_refuses_a_model_missing_elements(dataset, tmp_path):
     from nanomlip.models import save_checkpoint
 
-    model = build_model("nano-xs")
+    model = build_model("nano-xs", **TINY["model"])
     model.set_species([29])
     path = save_checkpoint(model, tmp_path / "cu.safetensors")
     with pytest.raises(ValueError, match="does not know atomic numbers"):

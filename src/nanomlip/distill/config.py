@@ -75,8 +75,11 @@ class TrainConfig:
             threads measured 40-90x slower than one (thread contention).
         device: Torch device to train on, e.g. ``cpu`` or ``cuda``.
         init_from: Checkpoint to start from (fine-tuning or continuing on more data): its
-            architecture, weights, reference energies and scales are kept; ``preset`` and
-            ``model`` are then ignored. ``None``: a new model from ``preset``.
+            weights, reference energies and scales are kept and ``preset`` is ignored;
+            ``model`` may then raise ``lmax``/``sh_lmax`` (the checkpoint grows with the
+            same energies and forces, :func:`nanomlip.models.grow.grow_model`) and must
+            repeat the checkpoint's other fields if it names them. ``None``: a new model
+            from ``preset``.
         split_base_frames: Make the validation split on the first this many frames only
             (the dataset a continued run started from); later frames join the side of
             their structure group, and groups new to them go to validation by a hash of

@@ -54,6 +54,7 @@ from nanomlip.distill.metrics import EV_PER_A3_TO_GPA, error_report, flatten_ove
 from nanomlip.distill.plots import learning_curve
 from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.config import preset_config
+from nanomlip.models.grow import grow_model
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import build_model
 
@@ -379,6 +380,9 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.device = torch.device(config.device)
         initial = load_checkpoint(config.init_from) if config.init_from else None
+        if initial is not None and config.model:
+            # Fine-tuning with model fields: the checkpoint grows to them, same function.
+            initial = grow_model(initial, seed=config.seed, **config.model)
         cutoff = (
             initial.cutoff
             if initial is not None

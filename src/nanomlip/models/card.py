@@ -104,6 +104,10 @@ def architecture_section(model: NanoModel) -> str:
         ("edge spherical harmonics", f"l ≤ {config.sh_lmax}"),
         ("radial basis", f"{config.num_basis} Bessel × envelope (p = {config.envelope_p})"),
         ("radial MLP / readout width", f"{config.radial_hidden} / {config.readout_hidden}"),
+        (
+            "self-connection",
+            "per element (NequIP)" if config.species_self_connection else "shared by all elements",
+        ),
         ("average neighbours (normalisation)", f"{config.avg_num_neighbors:.2f}"),
         ("elements", f"{len(model.species())}"),
         ("parameters", f"{model.num_parameters():,}"),

@@ -27,6 +27,9 @@ class ModelConfig:
         radial_hidden: Width of the radial MLP.
         readout_hidden: Width of the hidden layer of the energy readout.
         avg_num_neighbors: Normalisation of the neighbour sums (set from data when training).
+        species_self_connection: Give every block's self-connection separate weights per
+            element (NequIP's species-wise self-interaction; per-atom cost, ~95x the
+            self-connection parameters). False in checkpoints saved before it existed.
     """
 
     cutoff: float = 5.0
@@ -40,6 +43,7 @@ class ModelConfig:
     radial_hidden: int = 32
     readout_hidden: int = 16
     avg_num_neighbors: float = 30.0
+    species_self_connection: bool = False
 
     def __post_init__(self) -> None:
         checks = {

@@ -81,6 +81,7 @@ class NanoModel(nn.Module):
                 num_basis=config.num_basis,
                 radial_hidden=config.radial_hidden,
                 avg_num_neighbors=config.avg_num_neighbors,
+                num_species=MAX_ATOMIC_NUMBER + 1 if config.species_self_connection else 0,
             )
             layers.append(layer)
             irreps = layer.irreps_out
@@ -138,7 +139,7 @@ class NanoModel(nn.Module):
 
         features = self.embedding(numbers)
         for layer in self.layers:
-            features = layer(features, edge_attrs, edge_basis, edge_index)
+            features = layer(features, edge_attrs, edge_basis, edge_index, numbers)
         atomic_energies = self.readout(features).squeeze(-1)
         atomic_energies = (
             atomic_energies * self.atomic_energy_scale[numbers] + self.atomic_energy_shift[numbers]

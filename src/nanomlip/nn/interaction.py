@@ -38,6 +38,7 @@ from e3nn import o3
 from torch import nn
 
 from nanomlip.nn.gate import Gate
+from nanomlip.nn.species_linear import SpeciesLinear
 from nanomlip.nn.tensor_product import EdgeTensorProduct
 
 
@@ -70,6 +71,9 @@ class Interaction(nn.Module):
         num_basis: Number of radial basis functions.
         radial_hidden: Width of the radial MLP.
         avg_num_neighbors: Normalisation :math:`\bar n` of the neighbour sum.
+        num_species: With a number, the self-connection :math:`S` has separate weights
+            for each species index below it (:class:`SpeciesLinear`, as in NequIP);
+            with 0 it is one species-blind linear (``self_connection``).
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class Interaction(nn.Module):
         num_basis: int,
         radial_hidden: int,
         avg_num_neighbors: float,
+        num_species: int = 0,
     ) -> None:
         super().__init__()
         irreps_in, irreps_out = o3.Irreps(irreps_in), o3.Irreps(irreps_out)
@@ -93,7 +98,15 @@ class Interaction(nn.Module):
         self.tensor_product = EdgeTensorProduct(irreps_in, irreps_sh, irreps_out)
         self.radial_mlp = RadialMLP(num_basis, radial_hidden, self.tensor_product.weight_numel)
         self.linear_out = o3.Linear(self.tensor_product.irreps_out, self.gate.irreps_in)
-        self.self_connection = o3.Linear(irreps_in, self.gate.irreps_in)
+        # Exactly one of the two is a module; TorchScript prunes the branch of the other.
+        self.self_connection: o3.Linear | None = None
+        self.species_self_connection: SpeciesLinear | None = None
+        if num_species > 0:
+            self.species_self_connection = SpeciesLinear(
+                irreps_in, self.gate.irreps_in, num_species
+            )
+        else:
+            self.self_connection = o3.Linear(irreps_in, self.gate.irreps_in)
         self.neighbor_norm = 1.0 / math.sqrt(avg_num_neighbors)
 
     def forward(
@@ -102,6 +115,7 @@ class Interaction(nn.Module):
         edge_attrs: torch.Tensor,
         edge_basis: torch.Tensor,
         edge_index: torch.Tensor,
+        species: torch.Tensor,
     ) -> torch.Tensor:
         """Update node features.
 
@@ -111,6 +125,8 @@ class Interaction(nn.Module):
                 times the cutoff envelope of the edge length.
             edge_basis: (E, num_basis) radial basis values.
             edge_index: (2, E), row 0 the receiving centre, row 1 the sender.
+            species: (N,) int64 species index (atomic number) of each atom, used by the
+                species-wise self-connection.
 
         Returns:
             (N, irreps_out.dim) new node features.
@@ -121,7 +137,9 @@ class Interaction(nn.Module):
         aggregated = self.tensor_product(
             sender, edge_attrs, weights, centre=centre, num_nodes=node_features.shape[0]
         )
-        pre_gate = self.linear_out(aggregated * self.neighbor_norm) + self.self_connection(
-            node_features
-        )
+        pre_gate = self.linear_out(aggregated * self.neighbor_norm)
+        if self.species_self_connection is not None:
+            pre_gate = pre_gate + self.species_self_connection(node_features, species)
+        if self.self_connection is not None:
+            pre_gate = pre_gate + self.self_connection(node_features)
         return self.gate(pre_gate)

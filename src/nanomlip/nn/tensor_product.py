@@ -69,6 +69,8 @@ class EdgeTensorProduct(nn.Module):
 
     Attributes:
         irreps_out: Irreps of the output in e3nn layout, one entry per path.
+        path_keys: One name per path, ``"<input>*<harmonic>-><output>"``, in the order
+            of the weights and of :attr:`irreps_out`.
         weight_numel: Number of per-edge weights.
     """
 
@@ -87,6 +89,7 @@ class EdgeTensorProduct(nn.Module):
         self.block_dim_out: List[int] = []  # D_b, summed over the block's paths
         self.block_num_paths: List[int] = []
         self.block_path_dims: List[List[int]] = []
+        self.path_keys: List[str] = []  # "1o*2e->1o" per path, in weight and output order
         coupling_columns: list[torch.Tensor] = []
         out_irreps: list[tuple[int, o3.Irrep]] = []
 
@@ -108,6 +111,7 @@ class EdgeTensorProduct(nn.Module):
                 rows = slice(sh_offsets[i_sh], sh_offsets[i_sh + 1])
                 block[rows, :, k_offset : k_offset + ir_out.dim] = cg.permute(1, 0, 2)
                 out_irreps.append((mul, ir_out))
+                self.path_keys.append(f"{ir_in}*{irreps_sh[i_sh].ir}->{ir_out}")
                 k_offset += ir_out.dim
             coupling_columns.append(block.reshape(irreps_sh.dim, ir_in.dim * dim_out))
             self.block_mul.append(mul)
