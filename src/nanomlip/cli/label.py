@@ -31,6 +31,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(handler=run)
 
+    hvp = subparsers.add_parser(
+        "label-hvp",
+        help="add the teacher's Hessian-vector products to a labelled dataset",
+        description="Writes a copy of --data with HVPs for a share of the frames, made by "
+        "the dataset's own teacher. Kill it at any time; rerunning resumes.",
+    )
+    hvp.add_argument("--data", required=True, type=Path, help="labelled dataset folder")
+    hvp.add_argument("--out", required=True, type=Path, help="new dataset folder")
+    hvp.add_argument("--fraction", type=float, default=0.25, help="share of frames given an HVP")
+    hvp.add_argument("--step", type=float, default=0.01, help="finite-difference step h, Å")
+    hvp.add_argument("--seed", type=int, default=0)
+    hvp.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    hvp.add_argument("--max-chunks", type=int, help="stop after this many chunks")
+    hvp.add_argument("--no-progress", action="store_true")
+    hvp.set_defaults(handler=run_hvp)
+
 
 def run(args: argparse.Namespace) -> int:
     from nanomlip.distill.labeling import RejectionRules, run_labeling
@@ -56,5 +72,25 @@ def run(args: argparse.Namespace) -> int:
         f"{report.seconds:.1f} s with {report.workers} worker(s): "
         f"{report.frames_per_second:.2f} frames/s, {report.atoms_per_second:.1f} atoms/s; "
         f"rejected: {rejected}"
+    )
+    return 0
+
+
+def run_hvp(args: argparse.Namespace) -> int:
+    from nanomlip.distill.hvp_labels import label_hessian_vector_products
+
+    report = label_hessian_vector_products(
+        args.data,
+        args.out,
+        fraction=args.fraction,
+        step=args.step,
+        seed=args.seed,
+        workers=args.workers,
+        max_chunks=args.max_chunks,
+        progress=not args.no_progress,
+    )
+    print(
+        f"wrote {report.chunks} chunks, {report.frames} frames with teacher HVPs, "
+        f"{report.seconds:.1f} s with {report.workers} worker(s)"
     )
     return 0

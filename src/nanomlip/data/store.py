@@ -139,17 +139,22 @@ class ChunkWriter:
 
     def write(self, root: Path) -> Path:
         """Write ``chunks/chunk-XXXXXX.npz`` atomically (temporary file + rename)."""
-        target = chunk_path(root, self.chunk_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
-        os.close(handle)
-        try:
-            np.savez_compressed(tmp, **self.arrays())
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return target
+        return write_chunk(root, self.chunk_id, self.arrays())
+
+
+def write_chunk(root: Path, chunk_id: int, arrays: dict[str, np.ndarray]) -> Path:
+    """Write the arrays of chunk ``chunk_id`` atomically (temporary file + rename)."""
+    target = chunk_path(root, chunk_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
+    os.close(handle)
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -190,7 +195,9 @@ class LabeledDataset:
         manifest: The dataset manifest (teacher, recipe, ...).
         arrays: Concatenated per-frame (``energy``, ``stress``, ``cell``, ``pbc``,
             ``num_atoms``, text fields) and per-atom (``numbers``, ``positions``,
-            ``forces``, ``energies``) arrays; ``atom_offsets`` (F + 1,) indexes atoms.
+            ``forces``, ``energies``, and ``hvp``/``hvp_vector`` where teacher
+            Hessian-vector products were added) arrays; ``atom_offsets`` (F + 1,)
+            indexes atoms.
         rejected: ``(frame_index, reason)`` of every rejected frame.
     """
 
@@ -220,7 +227,7 @@ class LabeledDataset:
     def _reorder(self, order: np.ndarray) -> None:
         offsets = np.concatenate([[0], np.cumsum(self.arrays["num_atoms"])])
         atom_index = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in order])
-        per_atom = {"numbers", "positions", "forces", "energies"}
+        per_atom = {"numbers", "positions", "forces", "energies", "hvp", "hvp_vector"}
         for key, value in self.arrays.items():
             self.arrays[key] = value[atom_index] if key in per_atom else value[order]
 

@@ -1,0 +1,209 @@
+r"""Teacher Hessian-vector products for a labelled dataset (the trainer's ``hvp`` term).
+
+Forces pin down the first derivatives of the teacher's energy; a Hessian-vector
+product :math:`Hv` adds second-derivative information (phonons, elastic response) at
+the cost of two more teacher force calls per frame, whatever the teacher:
+
+.. math:: (Hv)_{ia} \approx -\frac{F_{ia}(x + h v) - F_{ia}(x - h v)}{2h}
+
+:func:`label_hessian_vector_products` copies a dataset chunk by chunk and adds, for a
+random ``fraction`` of its frames, a Gaussian direction ``hvp_vector`` (N, 3) (unit
+variance per component, so each atom moves by about ``h`` Å) and the teacher's ``hvp``
+(N, 3), eV/Å²; the other frames carry NaN, which the trainer masks. The student's term
+(:func:`~nanomlip.distill.losses.student_hvp`) uses the same central difference, so
+with the trainer's ``hvp_step`` equal to ``h`` both sides approximate :math:`Hv`
+identically. Chunks are written atomically: the job can be killed and rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from nanomlip.data.store import (
+    CHUNK_DIR,
+    MANIFEST,
+    DatasetError,
+    chunk_path,
+    existing_chunks,
+    load_chunk,
+    read_manifest,
+    write_chunk,
+    write_manifest,
+)
+from nanomlip.teachers.base import Teacher
+from nanomlip.teachers.spec import load_teacher
+
+_TEACHERS: dict[str, Teacher] = {}
+
+
+@dataclass
+class HvpReport:
+    """What one call did: chunks written, frames given an ``hvp`` label, wall time (s)."""
+
+    chunks: int
+    frames: int
+    seconds: float
+    workers: int
+
+
+def label_hessian_vector_products(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    fraction: float = 0.25,
+    step: float = 0.01,
+    seed: int = 0,
+    workers: int = 1,
+    max_chunks: int | None = None,
+    progress: bool = True,
+) -> HvpReport:
+    """Write ``out``: the frames of ``source`` plus teacher HVPs for some of them.
+
+    Args:
+        source: Labelled dataset folder (its teacher makes the HVPs: one teacher, one
+            task, as for every other label).
+        out: New dataset folder (created; resumed when it holds the same job).
+        fraction: Share of frames that get an HVP, chosen by a hash of (seed, frame
+            index), so a rerun or a larger source picks the same frames.
+        step: Finite-difference step ``h``, Å per unit of the direction.
+        seed: Seed of the frame choice and of the directions.
+        workers: Parallel worker processes.
+        max_chunks: Write at most this many chunks (tests, benchmarks).
+        progress: Show a progress bar over chunks.
+
+    Raises:
+        DatasetError: ``out`` holds another job, or ``source`` is not a dataset.
+        ValueError: Out-of-range ``fraction``, ``step`` or ``workers``.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if not step > 0.0:
+        raise ValueError(f"step must be positive (Å), got {step}")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    source, out = Path(source), Path(out)
+    manifest = read_manifest(source)
+    job = {"source": source.name, "fraction": fraction, "step_A": step, "seed": seed}
+    _prepare(out, manifest, job)
+    for tmp in (out / CHUNK_DIR).glob(".tmp-*"):
+        tmp.unlink(missing_ok=True)
+    done = set(existing_chunks(out))
+    todo = [k for k in existing_chunks(source) if k not in done]
+    if max_chunks is not None:
+        todo = todo[:max_chunks]
+    bar = _progress_bar(len(todo), progress)
+    totals = {"frames": 0}
+
+    def record(frames: int) -> None:
+        totals["frames"] += frames
+        if bar is not None:
+            bar.update(1)
+
+    start = time.perf_counter()
+    try:
+        _run(str(source), str(out), todo, workers, record)
+    finally:
+        if bar is not None:
+            bar.close()
+    return HvpReport(len(todo), totals["frames"], time.perf_counter() - start, workers)
+
+
+def _prepare(out: Path, manifest: dict[str, Any], job: dict[str, Any]) -> None:
+    if (out / MANIFEST).exists():
+        previous = read_manifest(out).get("hvp")
+        if previous != job:
+            raise DatasetError(
+                f"{str(out)!r} holds another HVP job ({previous}); choose a new --out "
+                f"folder for {job}"
+            )
+        return
+    if out.exists() and any(out.iterdir()):
+        raise DatasetError(f"{str(out)!r} exists and is not an HVP dataset: choose a new --out")
+    write_manifest(out, {**manifest, "hvp": job})
+
+
+def hvp_chunk(source: str, out: str, chunk_id: int) -> int:
+    """Copy one chunk of ``source`` into ``out`` with ``hvp``/``hvp_vector`` added.
+
+    Returns:
+        The number of frames that got an HVP.
+    """
+    manifest = json.loads((Path(out) / MANIFEST).read_text())
+    job = manifest["hvp"]
+    teacher = _teacher(manifest["teacher"]["spec"])
+    arrays = load_chunk(chunk_path(Path(source), chunk_id))
+    offsets = np.concatenate([[0], np.cumsum(arrays["num_atoms"])])
+    vectors = np.full(arrays["forces"].shape, np.nan, dtype=np.float32)
+    products = np.full(arrays["forces"].shape, np.nan, dtype=np.float32)
+    count = 0
+    for index, frame_index in enumerate(arrays["frame_index"].tolist()):
+        rng = np.random.default_rng(_frame_seed(job["seed"], frame_index))
+        if rng.random() >= job["fraction"]:
+            continue
+        start, stop = offsets[index], offsets[index + 1]
+        atoms = Atoms(
+            numbers=arrays["numbers"][start:stop].astype(int),
+            positions=arrays["positions"][start:stop].astype(float),
+            cell=arrays["cell"][index],
+            pbc=arrays["pbc"][index],
+        )
+        vector = rng.standard_normal((len(atoms), 3)).astype(np.float32).astype(float)
+        norm = float(np.linalg.norm(vector))
+        # Teacher steps h |v| along the unit vector: each atom moves by h v_i, as in the student.
+        product = teacher.hessian_vector_product(atoms, vector, step=job["step_A"] * norm)
+        vectors[start:stop] = vector
+        products[start:stop] = product
+        count += 1
+    arrays = {**arrays, "hvp_vector": vectors, "hvp": products}
+    write_chunk(Path(out), chunk_id, arrays)
+    return count
+
+
+def _frame_seed(seed: int, frame_index: int) -> int:
+    digest = hashlib.sha256(f"hvp:{seed}:{frame_index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _teacher(spec: str) -> Teacher:
+    if spec not in _TEACHERS:
+        _TEACHERS[spec] = load_teacher(spec)
+    return _TEACHERS[spec]
+
+
+def _run(source: str, out: str, todo: list[int], workers: int, record: Callable) -> None:
+    if workers == 1:
+        for chunk_id in todo:
+            record(hvp_chunk(source, out, chunk_id))
+        return
+    import multiprocessing
+
+    from nanomlip.distill.labeling import _init_process_worker
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_process_worker,
+        initargs=(threads, os.getpid()),
+    ) as pool:
+        futures = [pool.submit(hvp_chunk, source, out, chunk_id) for chunk_id in todo]
+        for future in as_completed(futures):
+            record(future.result())
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="teacher HVPs", smoothing=0.1)
