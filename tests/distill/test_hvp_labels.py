@@ -6,6 +6,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 import nanomlip
 from nanomlip.cli.main import main
+from nanomlip.data.datasheet import write_datasheet
 from nanomlip.data.graph import collate
 from nanomlip.data.store import DatasetError, LabeledDataset
 from nanomlip.distill import data as D
@@ -53,6 +54,8 @@ def test_teacher_hvps_match_the_students_central_difference(teacher_dataset, tmp
     predicted = student_hvp(model, batch, step=0.01)
     assert torch.allclose(predicted, batch[D.TARGET_HVP], atol=2e-3, rtol=1e-3)
     assert predicted.abs().max() > 0.1  # not a trivially zero comparison
+    sheet = write_datasheet(tmp_path / "hvp", tmp_path / "sheet.md", "cmd").read_text()
+    assert f"{report.frames} frames" in sheet and "h = 0.01 Å" in sheet
 
 
 def test_hvp_job_resumes_and_refuses_another_job(teacher_dataset, tmp_path, capsys):

@@ -75,10 +75,11 @@ def write_datasheet(root: str | Path, out: str | Path, command: str) -> Path:
         f"Rebuild: `{command}`",
         "",
         "## Teacher",
-        f"- spec `{teacher['spec']}`; model `{teacher['model']}`, task `{teacher['task']}`, "
-        f"{teacher['version']} ({json.dumps(teacher.get('extra', {}))})",
-        f"- MD driver for liquid/amorphous snapshots: `{manifest['md_driver']}`",
-        f"- rejection limits: {manifest['rejection_rules']}",
+        f"- spec `{teacher['spec']}`; model `{teacher.get('model', '?')}`, task "
+        f"`{teacher.get('task')}`, {teacher.get('version', '?')} "
+        f"({json.dumps(teacher.get('extra', {}))})",
+        f"- MD driver for liquid/amorphous snapshots: `{manifest.get('md_driver', 'none')}`",
+        f"- rejection limits: {manifest.get('rejection_rules', 'none (imported frames)')}",
         "",
         "## Size",
         f"- {summary['n_frames']} frames, {summary['n_atoms']} atoms, "
@@ -90,6 +91,7 @@ def write_datasheet(root: str | Path, out: str | Path, command: str) -> Path:
         f"- labelling time (sum over workers, incl. structure generation and MD): "
         f"{summary['labeling_seconds'] / 3600:.2f} CPU-worker-hours",
         "",
+        *_hvp_lines(data),
         "## Frames per category",
         "| category | frames |",
         "|---|---|",
@@ -112,9 +114,26 @@ def write_datasheet(root: str | Path, out: str | Path, command: str) -> Path:
         "",
         "## Recipe",
         "```json",
-        json.dumps(manifest["recipe"], indent=2),
+        json.dumps(manifest.get("recipe"), indent=2),
         "```",
         "",
     ]
     out.write_text("\n".join(lines))
     return out
+
+
+def _hvp_lines(data: LabeledDataset) -> list[str]:
+    """A section on the teacher Hessian-vector products, when the dataset has them."""
+    job = data.manifest.get("hvp")
+    if not job or "hvp" not in data.arrays:
+        return []
+    offsets = data.atom_offsets
+    finite = np.isfinite(data.arrays["hvp"]).all(axis=1)
+    frames = sum(bool(finite[offsets[i] : offsets[i + 1]].all()) for i in range(len(data)))
+    return [
+        "## Teacher Hessian-vector products",
+        f"- {frames} frames ({frames / len(data):.1%}) carry `hvp` (eV/Å²) along a Gaussian "
+        f"`hvp_vector`; central difference h = {job['step_A']} Å, frame share "
+        f"{job['fraction']}, seed {job['seed']}, made from `{job['source']}`",
+        "",
+    ]
