@@ -8,6 +8,7 @@ from nanomlip.models.checkpoint import (
     save_checkpoint,
 )
 from nanomlip.models.config import ModelConfig, available_presets, preset_config, register_preset
+from nanomlip.models.grow import grow_model
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import build_model, load_model, register_model, registered_models
 
@@ -18,6 +19,7 @@ __all__ = [
     "available_presets",
     "build_model",
     "export_torchscript",
+    "grow_model",
     "load_checkpoint",
     "load_model",
     "load_torchscript",
