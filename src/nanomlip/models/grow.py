@@ -1,11 +1,12 @@
-r"""Function-preserving growth of a trained student to a higher angular order.
+r"""Function-preserving growth of a trained student (angular order, self-connections).
 
 A student with ``l <= 1`` node features sees the angles around an atom only through
 :math:`\cos\theta` (the ``1o x 1o -> 0e`` path of the last block), and on a site of
 cubic symmetry not at all. :func:`grow_model` turns a trained checkpoint into one with
-larger ``lmax`` (node features) and ``sh_lmax`` (edge harmonics) that computes *the
-same* energies, forces and stresses, so that fine-tuning starts from the trained model
-instead of from scratch (the Net2Net idea, Chen et al. 2016, for equivariant blocks).
+larger ``lmax`` (node features) and ``sh_lmax`` (edge harmonics), and/or per-element
+self-connections (every element starts from the shared one), that computes *the same*
+energies, forces and stresses, so that fine-tuning starts from the trained model instead
+of from scratch (the Net2Net idea, Chen et al. 2016, for equivariant blocks).
 
 Every parameter of the old model is copied into the matching block of the new one. The
 new paths get their usual random initialisation except at one place: the weights from
@@ -30,7 +31,7 @@ GROWABLE_FIELDS = ("lmax", "sh_lmax", "species_self_connection")
 
 
 def grow_model(model: NanoModel, seed: int = 0, **overrides: int | bool) -> NanoModel:
-    """A copy of ``model`` with a higher angular order that computes the same function.
+    """A copy of ``model``, grown in angular order or self-connection, with the same function.
 
     Args:
         model: The trained student.
@@ -46,8 +47,8 @@ def grow_model(model: NanoModel, seed: int = 0, **overrides: int | bool) -> Nano
         ``model`` itself is returned when nothing changes.
 
     Raises:
-        ValueError: A field other than ``lmax``/``sh_lmax`` differs, or one of them
-            would shrink.
+        ValueError: A field other than those of :data:`GROWABLE_FIELDS` differs, one of
+            them would shrink, or a key is unknown.
     """
     old_config = model.config
     known = {field.name for field in dataclasses.fields(old_config)}
