@@ -28,7 +28,9 @@ VARIANTS = {
     "l <= 2, 16 tensor channels": {"lmax": 2, "num_tensor_channels": 16},
     "l <= 3": {"lmax": 3, "sh_lmax": 3},
     "l <= 3, 16 tensor channels": {"lmax": 3, "sh_lmax": 3, "num_tensor_channels": 16},
+    "three blocks": {"num_layers": 3},
 }
+PRESETS = {"nano-l (three blocks, l <= 2, wider MLPs)": "nano-l"}
 
 
 def time_per_atom(model, atoms, repeats: int) -> float:
@@ -60,8 +62,10 @@ def main() -> None:
     print("| variant | parameters | µs/atom/step | relative to nano-5.0 |")
     print("|---|---:|---:|---:|")
     baseline = None
-    for name, overrides in VARIANTS.items():
-        model = build_model("nano-5.0", **overrides)
+    models = {name: ("nano-5.0", overrides) for name, overrides in VARIANTS.items()}
+    models.update({name: (preset, {}) for name, preset in PRESETS.items()})
+    for name, (preset, overrides) in models.items():
+        model = build_model(preset, **overrides)
         seconds = time_per_atom(model, atoms, args.repeats)
         baseline = baseline or seconds
         print(
