@@ -69,5 +69,7 @@ def test_hvp_job_resumes_and_refuses_another_job(teacher_dataset, tmp_path, caps
     assert "wrote 2 chunks" in capsys.readouterr().out  # only the two missing ones
     with pytest.raises(DatasetError, match="another HVP job"):
         label_hessian_vector_products(source, out, fraction=0.25, progress=False)
+    with pytest.raises(DatasetError, match="without HVPs"):
+        label_hessian_vector_products(source, source, progress=False)  # never overwrites
     with pytest.raises(ValueError, match="fraction"):
         label_hessian_vector_products(source, tmp_path / "x", fraction=0.0, progress=False)

@@ -121,6 +121,10 @@ def label_hessian_vector_products(
 def _prepare(out: Path, manifest: dict[str, Any], job: dict[str, Any]) -> None:
     if (out / MANIFEST).exists():
         previous = read_manifest(out).get("hvp")
+        if previous is None:
+            raise DatasetError(
+                f"{str(out)!r} is a dataset without HVPs: give label-hvp a new --out folder"
+            )
         if previous != job:
             raise DatasetError(
                 f"{str(out)!r} holds another HVP job ({previous}); choose a new --out "
