@@ -188,6 +188,23 @@ def load_chunk(path: Path) -> dict[str, np.ndarray]:
         ) from error
 
 
+def frame_structure(arrays: dict[str, np.ndarray], atom_offsets: np.ndarray, index: int) -> Atoms:
+    """Frame ``index`` of chunk or dataset ``arrays`` as bare ``Atoms`` (no labels).
+
+    Args:
+        arrays: ``numbers``, ``positions`` (per atom), ``cell``, ``pbc`` (per frame).
+        atom_offsets: (F + 1,) first atom of each frame, then the atom count.
+        index: Frame position in ``arrays``.
+    """
+    start, stop = atom_offsets[index], atom_offsets[index + 1]
+    return Atoms(
+        numbers=arrays["numbers"][start:stop].astype(int),
+        positions=arrays["positions"][start:stop].astype(float),
+        cell=arrays["cell"][index],
+        pbc=arrays["pbc"][index],
+    )
+
+
 class LabeledDataset:
     """All accepted frames of a dataset folder, as contiguous arrays.
 
@@ -238,12 +255,7 @@ class LabeledDataset:
         """Frame ``index`` as ASE ``Atoms`` with its labels on a SinglePointCalculator."""
         a = self.arrays
         start, stop = self.atom_offsets[index], self.atom_offsets[index + 1]
-        atoms = Atoms(
-            numbers=a["numbers"][start:stop].astype(int),
-            positions=a["positions"][start:stop].astype(float),
-            cell=a["cell"][index],
-            pbc=a["pbc"][index],
-        )
+        atoms = frame_structure(a, self.atom_offsets, index)
         results: dict[str, Any] = {
             "energy": float(a["energy"][index]),
             "free_energy": float(a["energy"][index]),

@@ -41,6 +41,7 @@ from nanomlip.data.store import (
     ChunkWriter,
     LabeledDataset,
     existing_chunks,
+    frame_structure,
     write_manifest,
 )
 
@@ -76,14 +77,7 @@ def matrix_to_voigt(matrix: np.ndarray) -> np.ndarray:
 
 def frame_atoms(dataset: LabeledDataset, index: int) -> Atoms:
     """Frame ``index`` as bare ``Atoms`` (no labels attached)."""
-    a = dataset.arrays
-    start, stop = dataset.atom_offsets[index], dataset.atom_offsets[index + 1]
-    return Atoms(
-        numbers=a["numbers"][start:stop].astype(int),
-        positions=a["positions"][start:stop].astype(float),
-        cell=a["cell"][index],
-        pbc=a["pbc"][index],
-    )
+    return frame_structure(dataset.arrays, dataset.atom_offsets, index)
 
 
 def frame_graph(dataset: LabeledDataset, index: int, cutoff: float, dtype: torch.dtype) -> Graph:

@@ -18,29 +18,26 @@ identically. Chunks are written atomically: the job can be killed and rerun.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ase import Atoms
 
 from nanomlip.data.store import (
-    CHUNK_DIR,
     MANIFEST,
     DatasetError,
     chunk_path,
     existing_chunks,
+    frame_structure,
     load_chunk,
     read_manifest,
     write_chunk,
     write_manifest,
 )
+from nanomlip.distill.labeling import progress_bar, remove_stale_temporaries, run_chunk_jobs
 from nanomlip.teachers.base import Teacher
 from nanomlip.teachers.spec import load_teacher
 
@@ -95,13 +92,12 @@ def label_hessian_vector_products(
     manifest = read_manifest(source)
     job = {"source": source.name, "fraction": fraction, "step_A": step, "seed": seed}
     _prepare(out, manifest, job)
-    for tmp in (out / CHUNK_DIR).glob(".tmp-*"):
-        tmp.unlink(missing_ok=True)
+    remove_stale_temporaries(out)
     done = set(existing_chunks(out))
     todo = [k for k in existing_chunks(source) if k not in done]
     if max_chunks is not None:
         todo = todo[:max_chunks]
-    bar = _progress_bar(len(todo), progress)
+    bar = progress_bar(len(todo), progress, unit="chunk", desc="teacher HVPs")
     totals = {"frames": 0}
 
     def record(frames: int) -> None:
@@ -111,7 +107,7 @@ def label_hessian_vector_products(
 
     start = time.perf_counter()
     try:
-        _run(str(source), str(out), todo, workers, record)
+        run_chunk_jobs(hvp_chunk, (str(source), str(out)), todo, workers, record)
     finally:
         if bar is not None:
             bar.close()
@@ -142,7 +138,7 @@ def hvp_chunk(source: str, out: str, chunk_id: int) -> int:
     Returns:
         The number of frames that got an HVP.
     """
-    manifest = json.loads((Path(out) / MANIFEST).read_text())
+    manifest = read_manifest(Path(out))
     job = manifest["hvp"]
     teacher = _teacher(manifest["teacher"]["spec"])
     arrays = load_chunk(chunk_path(Path(source), chunk_id))
@@ -154,19 +150,14 @@ def hvp_chunk(source: str, out: str, chunk_id: int) -> int:
         rng = np.random.default_rng(_frame_seed(job["seed"], frame_index))
         if rng.random() >= job["fraction"]:
             continue
-        start, stop = offsets[index], offsets[index + 1]
-        atoms = Atoms(
-            numbers=arrays["numbers"][start:stop].astype(int),
-            positions=arrays["positions"][start:stop].astype(float),
-            cell=arrays["cell"][index],
-            pbc=arrays["pbc"][index],
-        )
+        atoms = frame_structure(arrays, offsets, index)
         vector = rng.standard_normal((len(atoms), 3)).astype(np.float32).astype(float)
         norm = float(np.linalg.norm(vector))
         # Teacher steps h |v| along the unit vector: each atom moves by h v_i, as in the student.
         product = teacher.hessian_vector_product(atoms, vector, step=job["step_A"] * norm)
-        vectors[start:stop] = vector
-        products[start:stop] = product
+        atom_slice = slice(offsets[index], offsets[index + 1])
+        vectors[atom_slice] = vector
+        products[atom_slice] = product
         count += 1
     arrays = {**arrays, "hvp_vector": vectors, "hvp": products}
     write_chunk(Path(out), chunk_id, arrays)
@@ -182,32 +173,3 @@ def _teacher(spec: str) -> Teacher:
     if spec not in _TEACHERS:
         _TEACHERS[spec] = load_teacher(spec)
     return _TEACHERS[spec]
-
-
-def _run(source: str, out: str, todo: list[int], workers: int, record: Callable) -> None:
-    if workers == 1:
-        for chunk_id in todo:
-            record(hvp_chunk(source, out, chunk_id))
-        return
-    import multiprocessing
-
-    from nanomlip.distill.labeling import _init_process_worker
-
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_process_worker,
-        initargs=(threads, os.getpid()),
-    ) as pool:
-        futures = [pool.submit(hvp_chunk, source, out, chunk_id) for chunk_id in todo]
-        for future in as_completed(futures):
-            record(future.result())
-
-
-def _progress_bar(total: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="chunk", desc="teacher HVPs", smoothing=0.1)

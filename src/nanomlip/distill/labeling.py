@@ -292,12 +292,12 @@ def run_labeling(
     teacher = load_teacher(teacher_spec)
     _md_calculator_factory(md_driver, teacher)  # validate early
     prepare_dataset(out_path, teacher, recipe, chunk_size, md_driver, rules)
-    _remove_stale_temporaries(out_path)
+    remove_stale_temporaries(out_path)
     todo = pending_chunks(out_path, recipe.num_frames, chunk_size)
     if max_chunks is not None:
         todo = todo[:max_chunks]
     frames_todo = sum(min((k + 1) * chunk_size, recipe.num_frames) - k * chunk_size for k in todo)
-    bar = _progress_bar(frames_todo, progress)
+    bar = progress_bar(frames_todo, progress)
     totals = {"frames": 0, "atoms": 0}
     rejected: Counter[str] = Counter()
 
@@ -314,7 +314,7 @@ def run_labeling(
         if scheduler == "dask":
             _run_dask(str(out_path), todo, workers, dask_address, record)
         elif scheduler == "processes":
-            _run_processes(str(out_path), todo, workers, record)
+            run_chunk_jobs(label_chunk, (str(out_path),), todo, workers, record)
         else:
             raise ValueError(f"unknown scheduler {scheduler!r}; use processes or dask")
     finally:
@@ -330,23 +330,32 @@ def run_labeling(
     )
 
 
-def _progress_bar(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool, unit: str = "frame", desc: str = "labelling"):
+    """A tqdm bar over ``total`` items, or None when ``enabled`` is false."""
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="frame", desc="labelling", smoothing=0.1)
+    return tqdm(total=total, unit=unit, desc=desc, smoothing=0.1)
 
 
-def _remove_stale_temporaries(out: Path) -> None:
+def remove_stale_temporaries(out: Path) -> None:
+    """Delete chunk files a killed worker left half-written (never renamed into place)."""
     for tmp in (out / CHUNK_DIR).glob(".tmp-*"):
         tmp.unlink(missing_ok=True)
 
 
-def _run_processes(out: str, todo: list[int], workers: int, record: Callable) -> None:
+def run_chunk_jobs(
+    job: Callable, args: tuple, todo: list[int], workers: int, record: Callable
+) -> None:
+    """Call ``job(*args, chunk_id)`` for every chunk of ``todo`` and ``record`` each result.
+
+    In this process when ``workers == 1``, else in a pool of spawned processes that share
+    the cores and stop when this process dies.
+    """
     if workers == 1:
         for chunk_id in todo:
-            record(label_chunk(out, chunk_id))
+            record(job(*args, chunk_id))
         return
     import multiprocessing
 
@@ -358,7 +367,7 @@ def _run_processes(out: str, todo: list[int], workers: int, record: Callable) ->
         initializer=_init_process_worker,
         initargs=(threads, os.getpid()),
     ) as pool:
-        futures = [pool.submit(label_chunk, out, chunk_id) for chunk_id in todo]
+        futures = [pool.submit(job, *args, chunk_id) for chunk_id in todo]
         for future in as_completed(futures):
             record(future.result())
 
