@@ -76,8 +76,9 @@ class TrainConfig:
         device: Torch device to train on, e.g. ``cpu`` or ``cuda``.
         init_from: Checkpoint to start from (fine-tuning or continuing on more data): its
             weights, reference energies and scales are kept and ``preset`` is ignored;
-            ``model`` may then raise ``lmax``/``sh_lmax`` (the checkpoint grows with the
-            same energies and forces, :func:`nanomlip.models.grow.grow_model`) and must
+            ``model`` may then raise ``lmax``/``sh_lmax`` or turn on
+            ``species_self_connection`` (the checkpoint grows with the same energies and
+            forces, :func:`nanomlip.models.grow.grow_model`) and must
             repeat the checkpoint's other fields if it names them. ``None``: a new model
             from ``preset``.
         split_base_frames: Make the validation split on the first this many frames only
