@@ -24,6 +24,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="teacher",
         help="calculator for liquid/amorphous MD snapshots: teacher, none or nanomlip:MODEL",
     )
+    parser.add_argument(
+        "--fast-driver",
+        default="none",
+        help="cheap calculator for the MD snapshots of real crystals (corpus sampler): "
+        "none, teacher or nanomlip:MODEL",
+    )
     parser.add_argument("--max-force", type=float, default=100.0, help="reject above, eV/Å")
     parser.add_argument("--max-energy", type=float, default=50.0, help="reject |E|/atom above, eV")
     parser.add_argument("--max-stress", type=float, default=500.0, help="reject above, GPa")
@@ -65,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         rules=RejectionRules(args.max_force, args.max_energy, args.max_stress),
         progress=not args.no_progress,
         max_chunks=args.max_chunks,
+        fast_driver=args.fast_driver,
     )
     rejected = ", ".join(f"{n} {reason}" for reason, n in report.rejected.items()) or "none"
     print(

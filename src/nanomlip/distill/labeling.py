@@ -85,8 +85,13 @@ def prepare_dataset(
     chunk_size: int,
     md_driver: str,
     rules: RejectionRules,
+    fast_driver: str = "none",
 ) -> dict[str, Any]:
-    """Create the manifest, or check that an existing one describes the same job."""
+    """Create the manifest, or check that an existing one describes the same job.
+
+    ``fast_driver`` is written only when set, so that datasets made before it existed
+    resume unchanged.
+    """
     manifest = {
         "format": DATASET_FORMAT,
         "format_version": DATASET_VERSION,
@@ -97,6 +102,8 @@ def prepare_dataset(
         "md_driver": md_driver,
         "rejection_rules": dataclasses.asdict(rules),
     }
+    if fast_driver != "none":
+        manifest["fast_driver"] = fast_driver
     path = Path(out) / "manifest.json"
     if path.exists():
         existing = json.loads(path.read_text())
@@ -106,6 +113,11 @@ def prepare_dataset(
                     f"{str(out)!r} already holds a dataset made with a different {key}; "
                     "rerun with the same options to resume, or choose another --out"
                 )
+        if existing.get("fast_driver", "none") != fast_driver:
+            raise DatasetError(
+                f"{str(out)!r} already holds a dataset made with a different fast_driver; "
+                "rerun with the same options to resume, or choose another --out"
+            )
         return existing
     from nanomlip import __version__
 
@@ -146,7 +158,10 @@ def _worker_state(out: str) -> tuple[Teacher, FrameGenerator, dict[str, Any]]:
         teacher = load_teacher(manifest["teacher"]["spec"])
         recipe = parse_recipe(manifest["recipe"])
         driver = _md_calculator_factory(manifest["md_driver"], teacher)
-        generator = FrameGenerator(recipe, teacher.elements, md_calculator=driver)
+        fast = _md_calculator_factory(manifest.get("fast_driver", "none"), teacher)
+        generator = FrameGenerator(
+            recipe, teacher.elements, md_calculator=driver, fast_calculator=fast
+        )
         _WORKER_CACHE[out] = (teacher, generator, manifest)
     return _WORKER_CACHE[out]
 
@@ -265,6 +280,7 @@ def run_labeling(
     rules: RejectionRules | None = None,
     progress: bool = True,
     max_chunks: int | None = None,
+    fast_driver: str = "none",
 ) -> LabelingReport:
     """Label every missing chunk of ``out`` and report throughput.
 
@@ -282,6 +298,8 @@ def run_labeling(
         rules: Rejection limits.
         progress: Show a progress bar (frames, rate, ETA).
         max_chunks: Label at most this many chunks (for benchmarks and tests).
+        fast_driver: Cheap calculator for the MD snapshots of real crystals (``none``,
+            ``teacher`` or ``nanomlip:MODEL``).
     """
     out_path = Path(out)
     rules = rules or RejectionRules()
@@ -291,7 +309,8 @@ def run_labeling(
         raise ValueError("--chunk-size must be at least 1")
     teacher = load_teacher(teacher_spec)
     _md_calculator_factory(md_driver, teacher)  # validate early
-    prepare_dataset(out_path, teacher, recipe, chunk_size, md_driver, rules)
+    _md_calculator_factory(fast_driver, teacher)
+    prepare_dataset(out_path, teacher, recipe, chunk_size, md_driver, rules, fast_driver)
     remove_stale_temporaries(out_path)
     todo = pending_chunks(out_path, recipe.num_frames, chunk_size)
     if max_chunks is not None:
