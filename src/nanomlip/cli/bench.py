@@ -17,6 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     kinds = bench.add_subparsers(dest="bench_kind", required=True)
     _add_speed_parser(kinds)
     _add_eos_parser(kinds)
+    from nanomlip.cli.bench_lattice import add_lattice_parser
+
+    add_lattice_parser(kinds)
 
 
 def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
