@@ -26,6 +26,7 @@ _CHOICES = {
     "dtype": ("float32", "float64"),
     "schedule": ("cosine", "exponential", "constant"),
     "energy_scale": ("global", "per_element", "none"),
+    "split_by": ("group", "composition"),
 }
 
 
@@ -86,6 +87,9 @@ class TrainConfig:
             their structure group, and groups new to them go to validation by a hash of
             the group name with probability ``val_fraction``. This keeps the earlier run's
             held-out groups out of training when a dataset grows. ``None``: split all.
+        split_by: What the validation split keeps whole: ``group`` (the sampler's structure
+            group) or ``composition`` (the reduced formula: no composition is both trained
+            on and held out, across samplers and datasets).
         category_weights: Loss weight of the training frames of each category (the
             dataset's ``category``, e.g. ``{"equilibrium": 4.0}``), like MACE's
             ``config_type_weights``; categories not named weigh 1. Every term becomes a
@@ -125,6 +129,7 @@ class TrainConfig:
     device: str = "cpu"
     init_from: str | None = None
     split_base_frames: int | None = None
+    split_by: str = "group"
     category_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -150,6 +150,30 @@ def build_graphs(
     ]
 
 
+def split_keys(arrays: dict[str, np.ndarray], split_by: str) -> list[str]:
+    """What each frame's validation split keeps whole: its group or its reduced formula.
+
+    Args:
+        arrays: Dataset arrays with ``group``, ``numbers`` and ``num_atoms``.
+        split_by: ``"group"`` or ``"composition"``.
+
+    Returns:
+        One key per frame; a composition key reads like ``"8:1,12:1"`` (Z:count of the
+        smallest formula unit, by Z).
+    """
+    if split_by == "group":
+        return arrays["group"].tolist()
+    if split_by != "composition":
+        raise ValueError(f"split_by must be 'group' or 'composition', got {split_by!r}")
+    offsets = np.concatenate([[0], np.cumsum(arrays["num_atoms"])])
+    keys = []
+    for start, stop in zip(offsets[:-1], offsets[1:], strict=True):
+        numbers, counts = np.unique(arrays["numbers"][start:stop], return_counts=True)
+        divisor = int(np.gcd.reduce(counts)) if len(counts) else 1
+        keys.append(",".join(f"{z}:{n // divisor}" for z, n in zip(numbers, counts, strict=True)))
+    return keys
+
+
 def group_split(
     groups: Sequence[str], val_fraction: float, seed: int, base_frames: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -67,7 +67,7 @@ def split_indices(
     seed = seed if seed is not None else trained.get("seed", defaults.seed)
     fraction = defaults.val_fraction if fraction is None else fraction
     _, val = D.group_split(
-        dataset.arrays["group"].tolist(),
+        D.split_keys(dataset.arrays, trained.get("split_by", "group")),
         float(fraction),
         int(seed),
         base_frames=trained.get("split_base_frames"),

@@ -107,7 +107,7 @@ def load_training_data(
     """
     dataset = LabeledDataset(root)
     train_index, val_index = D.group_split(
-        dataset.arrays["group"].tolist(),
+        D.split_keys(dataset.arrays, config.split_by),
         config.val_fraction,
         config.seed,
         base_frames=config.split_base_frames,
