@@ -67,6 +67,9 @@ class TrainConfig:
         energy_scale: ``atomic_energy_scale`` from the RMS force: ``global``,
             ``per_element`` or ``none`` (1).
         fit_reference_energies: Fit per-element reference energies by least squares.
+        teacher_statistics: Start the per-element energy shift and scale from the
+            dataset's teacher where it exposes them (SevenNet's atomic-energy rescale, as
+            SevenNet-Nano did); elements it lacks keep the fitted values.
         eval_every: Evaluate every this many steps (0: at the end of every epoch only).
         checkpoint_every: Write ``checkpoint_last.pt`` every this many steps (also at
             epoch ends).
@@ -122,6 +125,7 @@ class TrainConfig:
     hvp_step: float = 0.01
     energy_scale: str = "global"
     fit_reference_energies: bool = True
+    teacher_statistics: bool = False
     eval_every: int = 0
     checkpoint_every: int = 100
     progress: bool = True

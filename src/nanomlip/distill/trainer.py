@@ -159,6 +159,8 @@ def build_student(
         if config.energy_scale != "none"
         else {}
     )
+    if config.teacher_statistics:
+        shifts, scales = _with_teacher_statistics(data, elements, shifts, scales)
     default_scale = float(np.mean(list(scales.values()))) if scales else 1.0
     with torch.no_grad():
         model.atomic_energy_shift.copy_(stats.per_element_table(shifts, 0.0))
@@ -187,6 +189,29 @@ def _initial_checkpoint(
     previous = (model.metadata.get("training") or {}).get("statistics") or {}
     statistics = {**previous, "init_from": str(config.init_from)}
     return model, statistics
+
+
+def _with_teacher_statistics(
+    data: TrainingData, elements: list[int], shifts: dict[int, float], scales: dict[int, float]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """``shifts`` and ``scales`` with the dataset teacher's values for ``elements``.
+
+    Raises:
+        ValueError: The teacher exposes no per-element shift and scale.
+    """
+    from nanomlip.teachers.spec import load_teacher
+
+    spec = (data.dataset.manifest.get("teacher") or {}).get("spec")
+    statistics = load_teacher(spec).energy_statistics() if spec else None
+    if statistics is None:
+        raise ValueError(
+            f"teacher_statistics: the dataset's teacher {spec!r} exposes no per-element "
+            "energy shift and scale; set teacher_statistics: false"
+        )
+    teacher_shifts, teacher_scales = statistics
+    shifts = {**shifts, **{z: teacher_shifts[z] for z in elements if z in teacher_shifts}}
+    scales = {**scales, **{z: teacher_scales[z] for z in elements if z in teacher_scales}}
+    return shifts, scales
 
 
 def _reference_energies(data: TrainingData, train_atoms: np.ndarray) -> dict[int, float]:
