@@ -6,6 +6,7 @@ Also holds the model options shared with ``nanomlip md``.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,20 +32,35 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
 
 
-def calculator_from_args(args: argparse.Namespace) -> NanoCalculator:
+def calculator_from_args(args: argparse.Namespace, announce: bool = True) -> NanoCalculator:
     """Build the :class:`~nanomlip.NanoCalculator` chosen by the model options.
 
-    Prints a loud warning when an untrained preset is used.
+    Prints a loud warning when an untrained preset or an untrained checkpoint is used
+    (to stdout, unless ``announce`` is false; then to stderr).
     """
-    from nanomlip import NanoCalculator, build_model  # lazy: torch is slow to import
+    import warnings
 
+    from nanomlip import NanoCalculator, build_model  # lazy: torch is slow to import
+    from nanomlip.models.checkpoint import UntrainedModelWarning
+
+    stream = sys.stdout if announce else sys.stderr
     if args.preset:
-        print(UNTRAINED_WARNING.format(preset=args.preset), flush=True)
+        print(UNTRAINED_WARNING.format(preset=args.preset), file=stream, flush=True)
         model = build_model(args.preset)
     else:
         model = args.model
     try:
-        return NanoCalculator(model=model, device=args.device, dtype=args.dtype)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UntrainedModelWarning)
+            calculator = NanoCalculator(model=model, device=args.device, dtype=args.dtype)
+        for warning in caught:
+            if issubclass(warning.category, UntrainedModelWarning):
+                print(f"# WARNING: {warning.message}", file=stream, flush=True)
+            else:
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        return calculator
     except ValueError as error:
         if model is None:
             raise ValueError(
@@ -71,7 +87,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--pressure", type=float, default=0.0, help="target pressure for --cell (GPa)"
     )
     parser.add_argument(
-        "--out", type=Path, help="relaxed structure (default: <stem>_relaxed.extxyz)"
+        "--out",
+        type=Path,
+        help="relaxed structure; the format follows the name (.cif, .vasp, POSCAR, .extxyz; "
+        "default: <stem>_relaxed.extxyz)",
     )
     parser.add_argument("--log", type=Path, help="optimizer log (default: <out stem>.log)")
     parser.set_defaults(handler=run)
@@ -80,12 +99,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ase.io import write
 
+    from nanomlip.data.inputs import check_structure, output_format
     from nanomlip.md import format_relax_summary, make_supercell, read_structure, relax
 
-    atoms = make_supercell(read_structure(args.file), args.supercell)
     out = args.out or args.file.with_name(f"{args.file.stem}_relaxed.extxyz")
+    out_format = output_format(out)
     log = args.log or out.with_suffix(".log")
+    atoms = make_supercell(read_structure(args.file), args.supercell)
     calculator = calculator_from_args(args)
+    check_structure(atoms, str(args.file), calculator.species)
     result = relax(
         atoms,
         calculator,
@@ -96,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         pressure_GPa=args.pressure,
         logfile=str(log),
     )
-    write(out, result.atoms, format="extxyz")
+    write(out, result.atoms, format=out_format)
     print(format_relax_summary(result))
-    print(f"wrote {out} and {log}")
+    print(f"wrote {out} ({out_format}) and {log}")
     return 0
