@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from nanomlip._optional import MissingDependencyError
 from nanomlip.data.store import (
     CHUNK_DIR,
     DATASET_FORMAT,
@@ -168,6 +169,8 @@ def label_chunk(out: str, chunk_id: int, batch_size: int = 8) -> dict[str, Any]:
     for frame_index in range(first, last):
         try:
             batch.append((frame_index, generator.frame(frame_index)))
+        except MissingDependencyError:
+            raise  # an uninstalled extra is the user's to fix, not a rejected frame
         except Exception as error:  # noqa: BLE001 - any sampler failure is recorded, not fatal
             writer.reject(frame_index, f"sampler error: {type(error).__name__}: {error}")
         if len(batch) == batch_size or (frame_index == last - 1 and batch):
