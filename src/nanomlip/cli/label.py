@@ -49,6 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nanomlip._progress import format_rate
     from nanomlip.distill.labeling import RejectionRules, run_labeling
     from nanomlip.sampling.base import load_recipe
 
@@ -67,10 +68,14 @@ def run(args: argparse.Namespace) -> int:
         max_chunks=args.max_chunks,
     )
     rejected = ", ".join(f"{n} {reason}" for reason, n in report.rejected.items()) or "none"
+    if report.reused_chunks:
+        print(f"resumed: reused {report.reused_chunks} chunk(s) already labelled in {args.out}")
+    steady = format_rate(report.steady_frames_per_second, 3)
     print(
         f"labelled {report.frames} frames ({report.atoms} atoms) in {report.chunks} chunks, "
         f"{report.seconds:.1f} s with {report.workers} worker(s): "
-        f"{report.frames_per_second:.2f} frames/s, {report.atoms_per_second:.1f} atoms/s; "
+        f"{report.frames_per_second:.2f} frames/s overall ({steady} steady-state), "
+        f"{report.atoms_per_second:.1f} atoms/s; "
         f"rejected: {rejected}"
     )
     return 0
