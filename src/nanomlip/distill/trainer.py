@@ -44,6 +44,7 @@ import torch
 import yaml
 
 from nanomlip import _keys as K
+from nanomlip._progress import RateMeter, format_rate, progress_bar
 from nanomlip.data.graph import collate, to_device
 from nanomlip.data.store import LabeledDataset
 from nanomlip.distill import data as D
@@ -629,21 +630,21 @@ class Trainer:
             torch.set_num_threads(previous)
 
     def _fit(self) -> TrainResult:
-        from tqdm.auto import tqdm
-
         started = time.perf_counter()
         steps = frames = 0
         seconds = 0.0
         stopped_by = "max_epochs"
         while self.state.epoch < self.config.max_epochs:
             batches = self._epoch_batches(self.state.epoch)
-            bar = tqdm(
-                total=len(batches),
+            bar = progress_bar(
+                len(batches),
                 initial=self.state.position,
                 desc=f"epoch {self.state.epoch + 1}/{self.config.max_epochs}",
-                disable=not self.config.progress,
+                unit="step",
+                enabled=self.config.progress,
                 leave=False,
             )
+            meter = RateMeter()
             for members in batches[self.state.position :]:
                 stopped_by = self._limit_reached(started)
                 if stopped_by:
@@ -656,7 +657,10 @@ class Trainer:
                 frames += len(members)
                 self._after_step(terms, elapsed, len(batches))
                 bar.update(1)
-                bar.set_postfix(loss=f"{terms['loss']:.4g}")
+                meter.tick()
+                bar.set_postfix(
+                    loss=f"{terms['loss']:.4g}", steady=f"{format_rate(meter.steady())} steps/s"
+                )
                 for callback in self.callbacks:
                     callback(self)
             bar.close()
