@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nanomlip.cli.relax import add_model_options, calculator_from_args
+from nanomlip.cli.relax import add_model_options, add_structure_options, calculator_from_args
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -41,10 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Molecular dynamics with a trajectory, a thermo CSV and live ns/day. "
         "Stops with an error (exit 1) on non-finite energy/forces or runaway temperature.",
     )
-    parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
-    parser.add_argument(
-        "--supercell", help="repeat the structure first: N or NxMxK (e.g. 5 -> 5x5x5)"
-    )
+    add_structure_options(parser)
     add_model_options(parser)
     parser.add_argument("--ensemble", default="nvt-langevin", help=_ENSEMBLE_HELP)
     parser.add_argument(
@@ -122,7 +119,7 @@ def _prepare_run(args: argparse.Namespace, config: MDConfig) -> _PreparedRun:
 
     out_dir = args.out_dir or args.file.with_name(f"{args.file.stem}_md")
     check_output_folder(out_dir, restart=args.restart, overwrite=args.overwrite)
-    atoms = make_supercell(read_structure(args.file), args.supercell)
+    atoms = make_supercell(read_structure(args.file, args.index), args.supercell)
     calculator = calculator_from_args(args)
     check_structure(atoms, str(args.file), calculator.species)
     start_step, start_time, notes = 0, 0.0, []

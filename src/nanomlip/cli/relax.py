@@ -1,6 +1,6 @@
 """``nanomlip relax FILE``: optimise atomic positions and, with ``--cell``, the cell.
 
-Also holds the model options shared with ``nanomlip md``.
+Also holds the structure and model options shared with ``nanomlip md`` and ``calc``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+
+
+def add_structure_options(parser: argparse.ArgumentParser) -> None:
+    """Add the input ``file`` with ``--index`` and ``--supercell`` (relax, md)."""
+    parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
+    parser.add_argument(
+        "--index", default="-1", help="frame of a multi-frame file (an integer; -1: the last)"
+    )
+    parser.add_argument(
+        "--supercell", help="repeat the structure first: N or NxMxK (e.g. 5 -> 5x5x5)"
+    )
 
 
 def calculator_from_args(args: argparse.Namespace, announce: bool = True) -> NanoCalculator:
@@ -74,10 +85,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "relax", help="relax atomic positions (and the cell with --cell) of a structure file"
     )
-    parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
-    parser.add_argument(
-        "--supercell", help="repeat the structure first: N or NxMxK (e.g. 5 -> 5x5x5)"
-    )
+    add_structure_options(parser)
     add_model_options(parser)
     parser.add_argument("--cell", action="store_true", help="relax the cell too")
     parser.add_argument("--optimizer", default="FIRE", type=str.upper, choices=["FIRE", "BFGS"])
@@ -105,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or args.file.with_name(f"{args.file.stem}_relaxed.extxyz")
     out_format = output_format(out)
     log = args.log or out.with_suffix(".log")
-    atoms = make_supercell(read_structure(args.file), args.supercell)
+    atoms = make_supercell(read_structure(args.file, args.index), args.supercell)
     calculator = calculator_from_args(args)
     check_structure(atoms, str(args.file), calculator.species)
     result = relax(

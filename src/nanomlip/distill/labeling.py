@@ -58,6 +58,11 @@ class RejectionRules:
     max_abs_energy_per_atom: float = 50.0
     max_stress: float = 500.0
 
+    def __post_init__(self) -> None:
+        for name, value in dataclasses.asdict(self).items():
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"rejection limit {name} must be a positive number, got {value}")
+
 
 def rejection_reason(label: Label, atoms: Atoms, rules: RejectionRules) -> str | None:
     """Why a label is rejected (``"kind: detail"``), or ``None`` if it is acceptable."""

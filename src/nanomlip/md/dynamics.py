@@ -69,6 +69,19 @@ DEFAULT_NVE_MAX_TEMPERATURE_K: float = 5000.0
 THERMO_FILE: str = "thermo.csv"
 
 
+#: Settings of :class:`MDConfig` that must be finite numbers (or ``None``).
+_FLOAT_SETTINGS = (
+    "temperature_K",
+    "pressure_GPa",
+    "timestep_fs",
+    "max_temperature_K",
+    "friction_per_ps",
+    "tdamp_fs",
+    "pdamp_fs",
+    "bulk_modulus_GPa",
+)
+
+
 @dataclass(frozen=True)
 class MDConfig:
     """Settings of an MD run.
@@ -138,6 +151,10 @@ class MDConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first invalid setting."""
+        for name in _FLOAT_SETTINGS:
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
         checks: list[tuple[bool, str]] = [
             (
                 self.ensemble in ENSEMBLES,
