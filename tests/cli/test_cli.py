@@ -1,8 +1,6 @@
 import json
-from pathlib import Path
 
 import pytest
-
 from ase.build import bulk
 from ase.io import write
 
@@ -84,8 +82,3 @@ def test_help_shows_defaults(capsys, command, default):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert default in capsys.readouterr().out.replace("\n", " ")
-
-
-def test_readme_suggests_the_default_fmax():
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert "--fmax 0.02" not in readme
