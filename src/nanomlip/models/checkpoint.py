@@ -23,7 +23,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from nanomlip._files import temporary_file
+from nanomlip._files import default_file_mode, temporary_file
 from nanomlip.models.config import ModelConfig
 from nanomlip.models.nano import NanoModel
 
@@ -105,6 +105,7 @@ def _atomic_write(path: Path, write) -> None:
     tmp = temporary_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         write(tmp)
+        os.chmod(tmp, default_file_mode())  # writers may recreate the file with mode 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
