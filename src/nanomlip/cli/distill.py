@@ -59,6 +59,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_distill(args: argparse.Namespace) -> int:
+    from nanomlip._progress import format_rate
     from nanomlip.distill.config import load_config
     from nanomlip.distill.trainer import MODEL, train
 
@@ -75,7 +76,8 @@ def run_distill(args: argparse.Namespace) -> int:
     state = result.state
     print(
         f"stopped by {result.stopped_by} at step {state.step} (epoch {state.epoch}); "
-        f"this run: {result.steps} steps, {result.steps_per_second:.2f} steps/s, "
+        f"this run: {result.steps} steps, {result.steps_per_second:.2f} steps/s overall "
+        f"({format_rate(result.steady_steps_per_second)} steady-state), "
         f"{result.frames_per_second:.1f} frames/s"
     )
     if state.history and state.history[-1].get("report"):

@@ -334,6 +334,8 @@ class TrainResult:
         steps: Optimizer steps taken in this invocation.
         frames: Training frames processed in this invocation.
         seconds: Wall time of those steps (s), excluding evaluation and checkpoints.
+        steady_steps_per_second: Steps per second without the first 10 % of the steps
+            (``nan`` under two steps).
     """
 
     out: Path
@@ -342,6 +344,7 @@ class TrainResult:
     steps: int
     frames: int
     seconds: float
+    steady_steps_per_second: float = math.nan
 
     @property
     def steps_per_second(self) -> float:
@@ -634,6 +637,8 @@ class Trainer:
         steps = frames = 0
         seconds = 0.0
         stopped_by = "max_epochs"
+        # Steps against the time spent in them (evaluation and checkpoints left out).
+        meter = RateMeter(clock=lambda: seconds)
         while self.state.epoch < self.config.max_epochs:
             batches = self._epoch_batches(self.state.epoch)
             bar = progress_bar(
@@ -644,7 +649,6 @@ class Trainer:
                 enabled=self.config.progress,
                 leave=False,
             )
-            meter = RateMeter()
             for members in batches[self.state.position :]:
                 stopped_by = self._limit_reached(started)
                 if stopped_by:
@@ -668,7 +672,8 @@ class Trainer:
                 break
             stopped_by = "max_epochs"
         self._finish()
-        return TrainResult(self.out, self.state, stopped_by, steps, frames, seconds)
+        steady = meter.steady()
+        return TrainResult(self.out, self.state, stopped_by, steps, frames, seconds, steady)
 
     def _limit_reached(self, started: float) -> str:
         config = self.config
