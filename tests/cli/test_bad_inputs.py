@@ -144,6 +144,22 @@ def test_bad_label_inputs_write_nothing(tmp_path, inputs, capsys, extra, message
     assert not out.exists()  # no manifest that would lock the folder
 
 
+@pytest.mark.parametrize("case", list(STRUCTURES))
+def test_bad_seed_structures_for_label_write_nothing(tmp_path, inputs, capsys, case):
+    name, message = STRUCTURES[case]
+    recipe = {"seed": 0, "elements": ["Cu"], "samplers": [
+        {"name": "structures", "count": 2, "options": {"files": [str(inputs / name)]}}
+    ]}  # fmt: skip
+    (tmp_path / "seeds.yaml").write_text(yaml.safe_dump(recipe))
+    out = tmp_path / "dataset"
+    line = ["label", "--teacher", f"nanomlip:{inputs / 'model.safetensors'}", "--recipe"]
+    line += [str(tmp_path / "seeds.yaml"), "--out", str(out), "--no-progress"]
+    code, error = run(line, capsys)
+    assert code == 2
+    assert error.startswith("nanomlip label: error:") and message in error
+    assert not out.exists()
+
+
 def test_argparse_numbers_are_exit_2(tmp_path, inputs, capsys):
     code, error = run(["md", str(inputs / "cu.extxyz"), "--steps", "many"], capsys)
     assert code == 2 and "invalid int value: 'many'" in error

@@ -240,3 +240,18 @@ def test_an_unknown_sampler_leaves_no_manifest(tmp_path, teacher_spec):
     with pytest.raises(ValueError, match="unknown options"):
         run_labeling(tmp_path / "d", teacher_spec, recipe, progress=False)
     assert not (tmp_path / "d").exists()
+
+
+def test_seed_structures_are_labelled(tmp_path, teacher_spec):
+    from ase.build import bulk
+    from ase.io import write
+
+    seed = tmp_path / "cu.cif"
+    write(seed, bulk("Cu", "fcc", a=3.61, cubic=True))
+    recipe = parse_recipe({"seed": 0, "elements": ["Cu"], "samplers": [
+        {"name": "structures", "count": 3, "options": {"files": [str(seed)], "max_rattle": 0.05}}
+    ]})  # fmt: skip
+    report = run_labeling(tmp_path / "d", teacher_spec, recipe, chunk_size=2, progress=False)
+    data = LabeledDataset(tmp_path / "d")
+    assert report.frames == 3 and len(data) == 3
+    assert set(data.arrays["category"]) == {"seed"}

@@ -204,7 +204,10 @@ def _symbol(number: int) -> str:
 
 
 def check_species(
-    numbers: np.ndarray, supported: Sequence[int] | None, source: str | None = None
+    numbers: np.ndarray,
+    supported: Sequence[int] | None,
+    source: str | None = None,
+    who: str = "the model",
 ) -> None:
     """Raise :class:`StructureInputError` naming elements outside ``supported``.
 
@@ -213,6 +216,7 @@ def check_species(
         supported: Atomic numbers a model knows; ``None`` accepts every real element
             (Z = 1..118) and refuses only placeholders such as ``X`` (Z = 0).
         source: Where the structure came from, for the message.
+        who: What knows ``supported``, for the message.
     """
     present = {int(z) for z in numbers}
     where = f"{source!r}: " if source else ""
@@ -228,6 +232,6 @@ def check_species(
     if unknown:
         known = " ".join(_symbol(int(z)) for z in sorted(supported))
         raise StructureInputError(
-            f"{where}the model does not know element(s) "
+            f"{where}{who} does not know element(s) "
             f"{', '.join(_symbol(z) for z in unknown)}; it supports: {known}"
         )
