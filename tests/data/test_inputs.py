@@ -11,6 +11,7 @@ from nanomlip.data.inputs import (
     output_format,
     parse_index,
     read_structure,
+    read_structure_files,
     read_structures,
 )
 
@@ -118,3 +119,12 @@ def test_output_format_follows_the_name(name, fmt):
 def test_output_format_refuses_unknown_names(name):
     with pytest.raises(StructureInputError, match="cannot tell a structure format"):
         output_format(name)
+
+
+def test_read_structure_files_names_file_and_frame(cu, tmp_path):
+    frames = read_structure_files([cu], species=[29])
+    assert [(path.name, number) for path, number, _ in frames] == [
+        ("cu.extxyz", i) for i in range(3)
+    ]
+    with pytest.raises(StructureInputError, match=r"cu.extxyz \(frame 0\).*the teacher does not"):
+        read_structure_files([cu], species=[1], who="the teacher")

@@ -157,6 +157,32 @@ def read_structure(path: str | Path, index: str | int = -1) -> Atoms:
     return read_structures(path, index)[0]
 
 
+def read_structure_files(
+    files: Sequence[str | Path],
+    index: str | int = ":",
+    species: Sequence[int] | None = None,
+    who: str = "the model",
+) -> list[tuple[Path, int, Atoms]]:
+    """Read and check the frames of several files (seed structures, fine-tuning data).
+
+    Args:
+        files: Structure files.
+        index: ASE index applied to each file.
+        species: Atomic numbers that must cover every frame (``None``: any element).
+        who: What knows ``species``, for the message.
+
+    Returns:
+        ``(file, frame_number, atoms)`` per frame.
+    """
+    frames = []
+    for file in files:
+        for number, atoms in enumerate(read_structures(file, index)):
+            source = f"{file} (frame {number})"
+            check_species(atoms.get_atomic_numbers(), species, source, who=who)
+            frames.append((Path(file), number, atoms))
+    return frames
+
+
 def output_format(path: str | Path) -> str:
     """The ASE format a structure written to ``path`` gets, from its name.
 

@@ -17,14 +17,13 @@ dataset is being labelled.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 
-from nanomlip.data.inputs import StructureInputError, check_species, read_structures
+from nanomlip.data.inputs import StructureInputError, read_structure_files
 from nanomlip.sampling.base import SamplerContext, check_options, register_sampler
 from nanomlip.sampling.crystals import rattle, tag
 
@@ -63,17 +62,14 @@ class SeedStructures:
 def _read_seeds(files: list[str], index: str, context: SamplerContext) -> tuple[list, list]:
     known = [atomic_numbers[symbol] for symbol in context.elements]
     frames, names = [], []
-    for file in files:
-        for number, atoms in enumerate(read_structures(file, index)):
-            source = f"{file} (frame {number})"
-            check_species(atoms.get_atomic_numbers(), known, source, who="this labelling job")
-            if len(atoms) > context.max_atoms:
-                raise StructureInputError(
-                    f"{source!r} has {len(atoms)} atoms, more than the recipe's max_atoms "
-                    f"({context.max_atoms})"
-                )
-            frames.append(atoms)
-            names.append(f"seed:{Path(file).stem}:{number}")
+    for file, number, atoms in read_structure_files(files, index, known, "this labelling job"):
+        if len(atoms) > context.max_atoms:
+            raise StructureInputError(
+                f"'{file} (frame {number})' has {len(atoms)} atoms, more than the recipe's "
+                f"max_atoms ({context.max_atoms})"
+            )
+        frames.append(atoms)
+        names.append(f"seed:{file.stem}:{number}")
     return frames, names
 
 
