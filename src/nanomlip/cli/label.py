@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_hvp(args: argparse.Namespace) -> int:
+    from nanomlip._progress import format_rate
     from nanomlip.distill.hvp_labels import label_hessian_vector_products
 
     report = label_hessian_vector_products(
@@ -94,8 +95,11 @@ def run_hvp(args: argparse.Namespace) -> int:
         max_chunks=args.max_chunks,
         progress=not args.no_progress,
     )
+    if report.reused_chunks:
+        print(f"resumed: reused {report.reused_chunks} chunk(s) already written in {args.out}")
     print(
         f"wrote {report.chunks} chunks, {report.frames} frames with teacher HVPs, "
-        f"{report.seconds:.1f} s with {report.workers} worker(s)"
+        f"{report.seconds:.1f} s with {report.workers} worker(s) "
+        f"({format_rate(report.steady_chunks_per_second)} chunks/s steady-state)"
     )
     return 0
