@@ -76,7 +76,13 @@ def test_calc_with_an_untrained_checkpoint_warns(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("command", "default"),
-    [("relax", "(default: 0.05)"), ("md", "(default: nvt-langevin)"), ("label", "(default: 50)")],
+    [
+        ("relax", "(default: 0.05)"),
+        ("md", "(default: nvt-langevin)"),
+        ("md", "NPT target pressure (GPa) (default: 0.0)"),
+        ("label", "(default: 50)"),
+        ("eval", "default: float32"),
+    ],
 )
 def test_help_shows_defaults(capsys, command, default):
     with pytest.raises(SystemExit):

@@ -17,9 +17,10 @@ class _HelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
-        hidden = default in (None, False, argparse.SUPPRESS) or isinstance(default, list)
-        if hidden or "%(default)" in text or "default" in text or not action.option_strings:
-            return action.help
+        unset = default is None or default is False or default is argparse.SUPPRESS
+        hidden = unset or isinstance(default, list)
+        if hidden or "default" in text or not action.option_strings:
+            return text or None
         return f"{text} (default: %(default)s)"
 
 
@@ -27,6 +28,9 @@ def _show_defaults(parser: argparse.ArgumentParser) -> None:
     """Give ``parser`` and all its sub-command parsers :class:`_HelpFormatter`."""
     parser.formatter_class = _HelpFormatter
     for action in parser._actions:
+        shown = action.default is not None and action.default is not False
+        if action.option_strings and not action.help and shown:
+            action.help = "default: %(default)s"  # argparse skips options without help
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
                 _show_defaults(child)
