@@ -126,12 +126,14 @@ def _prepare_run(args: argparse.Namespace, config: MDConfig) -> _PreparedRun:
     if args.restart:
         record = read_run_record(out_dir)
         atoms, start_step, start_time = load_restart(out_dir, config.traj_format)
+        check_structure(atoms, f"the last frame in {out_dir}", calculator.species)
     segment = Segment(
         start_step=start_step,
         ensemble=config.ensemble,
         temperature_K=config.temperature_K,
         pressure_GPa=config.pressure_GPa,
         timestep_fs=config.timestep_fs,
+        model=f"preset:{args.preset}" if args.preset else str(args.model or "default"),
     )
     if args.restart:
         record, notes = continue_run_record(record, args.file, args.supercell, segment)

@@ -3,7 +3,7 @@
 A fresh run refuses a folder that already holds files unless the user says ``overwrite``
 (:func:`check_output_folder`). Each run leaves ``run.json`` (:data:`RUN_FILE`): the input
 file (path and SHA-256), the supercell and one *segment* per invocation (first step,
-ensemble, temperature, pressure, time step). A restart is refused when the input file or
+ensemble, temperature, pressure, time step, model). A restart is refused when the input file or
 supercell differ (the trajectory would belong to another system); a changed ensemble or
 temperature starts a new segment, is announced, and the NVE energy drift is then fitted
 only over the last run of identical segments (:func:`drift_start_step`).
@@ -24,7 +24,7 @@ from nanomlip._files import temporary_file
 RUN_FILE = "run.json"
 
 #: Settings compared between the segments of one run folder.
-SEGMENT_FIELDS = ("ensemble", "temperature_K", "pressure_GPa", "timestep_fs")
+SEGMENT_FIELDS = ("ensemble", "temperature_K", "pressure_GPa", "timestep_fs", "model")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Segment:
         temperature_K: Target temperature, in K.
         pressure_GPa: Target pressure, in GPa.
         timestep_fs: Time step, in fs.
+        model: The model option as given (path, registered name or ``preset:NAME``).
     """
 
     start_step: int
@@ -44,6 +45,7 @@ class Segment:
     temperature_K: float
     pressure_GPa: float
     timestep_fs: float
+    model: str = ""
 
     def settings(self) -> tuple[Any, ...]:
         """The compared settings (everything but the start step)."""
