@@ -3,6 +3,7 @@ outputs of an earlier run left as they were."""
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from ase.build import bulk
 from ase.io import write
@@ -64,6 +65,7 @@ OPTIONS = [
     ("md", ["--temperature", "nan"], "temperature_K must be a finite number"),
     ("md", ["--steps", "-5"], "steps must be zero or positive"),
     ("md", ["--supercell", "2x0x1"], "NxMxK"),
+    ("calc", ["--device", "gpu0"], "is not a torch device"),
 ]
 
 LABEL = [
@@ -163,3 +165,13 @@ def test_bad_seed_structures_for_label_write_nothing(tmp_path, inputs, capsys, c
 def test_argparse_numbers_are_exit_2(tmp_path, inputs, capsys):
     code, error = run(["md", str(inputs / "cu.extxyz"), "--steps", "many"], capsys)
     assert code == 2 and "invalid int value: 'many'" in error
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_a_clear_error(tmp_path, inputs, capsys):
+    out = tmp_path / "out"
+    earlier_outputs(out)
+    line = command_line("md", inputs / "cu.extxyz", out, inputs) + ["--device", "cuda"]
+    code, error = run(line, capsys)
+    assert code == 2 and "CUDA is not available" in error
+    assert_untouched(out)

@@ -43,6 +43,21 @@ def add_structure_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_device(name: str) -> None:
+    """Raise ``ValueError`` when torch cannot use the device ``name`` here."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"--device {name!r} is not a torch device ({error})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"--device {name}: CUDA is not available to this torch ({torch.__version__}); "
+            "use --device cpu"
+        )
+
+
 def calculator_from_args(args: argparse.Namespace, announce: bool = True) -> NanoCalculator:
     """Build the :class:`~nanomlip.NanoCalculator` chosen by the model options.
 
@@ -55,6 +70,7 @@ def calculator_from_args(args: argparse.Namespace, announce: bool = True) -> Nan
     from nanomlip.models.checkpoint import UntrainedModelWarning
 
     stream = sys.stdout if announce else sys.stderr
+    check_device(args.device)
     if args.preset:
         print(UNTRAINED_WARNING.format(preset=args.preset), file=stream, flush=True)
         model = build_model(args.preset)
