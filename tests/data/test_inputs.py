@@ -44,6 +44,11 @@ def test_bad_index_is_named(text):
         parse_index(text)
 
 
+def test_slice_past_the_end_is_named_as_typed(cu):
+    with pytest.raises(StructureInputError, match="index 5: lies past the end"):
+        read_structures(cu, "5:")
+
+
 def test_reads_frames_and_slices(cu):
     assert len(read_structures(cu)) == 3
     assert len(read_structures(cu, "0:2")) == 2

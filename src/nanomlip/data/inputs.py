@@ -105,8 +105,8 @@ def _index_error(path: Path, index: int | slice) -> StructureInputError:
 def _index_text(index: int | slice) -> str:
     if isinstance(index, int):
         return str(index)
-    parts = ["" if v is None else str(v) for v in (index.start, index.stop, index.step)]
-    return ":".join(parts).rstrip(":") or ":"
+    text = ":".join("" if v is None else str(v) for v in (index.start, index.stop))
+    return text if index.step is None else f"{text}:{index.step}"
 
 
 def read_structures(path: str | Path, index: str | int = ":") -> list[Atoms]:
