@@ -146,11 +146,21 @@ def test_bad_label_inputs_write_nothing(tmp_path, inputs, capsys, extra, message
     assert not out.exists()  # no manifest that would lock the folder
 
 
-@pytest.mark.parametrize("case", list(STRUCTURES))
+#: Seed structures of a label recipe (the ``structures`` sampler): options and message.
+SEEDS = {
+    **{case: ({"files": [name]}, message) for case, (name, message) in STRUCTURES.items()},
+    "bad index": ({"files": ["cu.extxyz"], "index": "abc"}, "index must be an"),
+    "index past the end": ({"files": ["cu.extxyz"], "index": 7}, "past the end"),
+    "bad numbers": ({"files": ["cu.extxyz"], "max_rattle": -1}, "max_rattle"),
+}
+
+
+@pytest.mark.parametrize("case", list(SEEDS))
 def test_bad_seed_structures_for_label_write_nothing(tmp_path, inputs, capsys, case):
-    name, message = STRUCTURES[case]
+    options, message = SEEDS[case]
+    options = {**options, "files": [str(inputs / name) for name in options["files"]]}
     recipe = {"seed": 0, "elements": ["Cu"], "samplers": [
-        {"name": "structures", "count": 2, "options": {"files": [str(inputs / name)]}}
+        {"name": "structures", "count": 2, "options": options}
     ]}  # fmt: skip
     (tmp_path / "seeds.yaml").write_text(yaml.safe_dump(recipe))
     out = tmp_path / "dataset"
