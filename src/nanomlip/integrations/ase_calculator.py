@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import inspect
 import os
 import zipfile
 from pathlib import Path
@@ -45,12 +46,12 @@ def _is_torchscript_file(reference: Any) -> bool:
 ASE_CALCULATOR_OPTIONS = ("restart", "ignore_bad_restart_file", "label", "atoms", "directory")
 
 
-def _check_calculator_options(kwargs: dict[str, Any]) -> None:
-    """Raise ``TypeError`` for keywords neither NanoCalculator nor ASE's Calculator takes."""
+def _check_calculator_options(kwargs: dict[str, Any], own: list[str]) -> None:
+    """Raise ``TypeError`` for keywords neither NanoCalculator (``own``) nor ASE takes."""
     unknown = sorted(set(kwargs) - set(ASE_CALCULATOR_OPTIONS))
     if not unknown:
         return
-    accepted = ["model", "device", "dtype", *ASE_CALCULATOR_OPTIONS]
+    accepted = [*own, *ASE_CALCULATOR_OPTIONS]
     hints = []
     for name in unknown:
         close = difflib.get_close_matches(name, accepted, n=1)
@@ -95,7 +96,9 @@ class NanoCalculator(Calculator):
         dtype: str = "float32",
         **kwargs: Any,
     ) -> None:
-        _check_calculator_options(kwargs)
+        parameters = inspect.signature(type(self).__init__).parameters.values()
+        own = [p.name for p in parameters if p.name != "self" and p.kind != p.VAR_KEYWORD]
+        _check_calculator_options(kwargs, own)
         super().__init__(**kwargs)
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {list(_DTYPES)}, got {dtype!r}")
