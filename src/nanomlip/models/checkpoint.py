@@ -137,8 +137,8 @@ def save_checkpoint(model: NanoModel, path: str | os.PathLike, **provenance: Any
         "metadata": json.dumps(metadata),
     }
     _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header))
-    # The model now carries what its file says, so a later export keeps the provenance.
-    model.metadata = metadata
+    # The model now carries the provenance its file records, so a later export keeps it.
+    model.metadata = {**(getattr(model, "metadata", {}) or {}), **provenance}
     return path
 
 
