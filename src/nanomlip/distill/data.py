@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from nanomlip._progress import progress_bar
 from nanomlip.data.graph import atoms_to_graph
 from nanomlip.data.store import (
     CHUNK_DIR,
@@ -142,12 +143,13 @@ def build_graphs(
     progress: bool = False,
 ) -> list[Graph]:
     """Graphs of the frames ``indices`` (neighbour lists computed once, here)."""
-    from tqdm.auto import tqdm
-
-    return [
-        frame_graph(dataset, int(i), cutoff, dtype)
-        for i in tqdm(indices, desc="graphs", disable=not progress, leave=False)
-    ]
+    bar = progress_bar(len(indices), desc="graphs", unit="frame", enabled=progress, leave=False)
+    graphs = []
+    for i in indices:
+        graphs.append(frame_graph(dataset, int(i), cutoff, dtype))
+        bar.update(1)
+    bar.close()
+    return graphs
 
 
 def split_keys(arrays: dict[str, np.ndarray], split_by: str) -> list[str]:

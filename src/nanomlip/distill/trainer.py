@@ -44,6 +44,7 @@ import torch
 import yaml
 
 from nanomlip import _keys as K
+from nanomlip._progress import RateMeter, format_rate, progress_bar
 from nanomlip.data.graph import collate, to_device
 from nanomlip.data.store import LabeledDataset
 from nanomlip.distill import data as D
@@ -358,6 +359,8 @@ class TrainResult:
         steps: Optimizer steps taken in this invocation.
         frames: Training frames processed in this invocation.
         seconds: Wall time of those steps (s), excluding evaluation and checkpoints.
+        steady_steps_per_second: Steps per second without the first 10 % of the steps
+            (``nan`` under two steps).
     """
 
     out: Path
@@ -366,6 +369,7 @@ class TrainResult:
     steps: int
     frames: int
     seconds: float
+    steady_steps_per_second: float = math.nan
 
     @property
     def steps_per_second(self) -> float:
@@ -654,19 +658,20 @@ class Trainer:
             torch.set_num_threads(previous)
 
     def _fit(self) -> TrainResult:
-        from tqdm.auto import tqdm
-
         started = time.perf_counter()
         steps = frames = 0
         seconds = 0.0
         stopped_by = "max_epochs"
+        # Steps against the time spent in them (evaluation and checkpoints left out).
+        meter = RateMeter(clock=lambda: seconds)
         while self.state.epoch < self.config.max_epochs:
             batches = self._epoch_batches(self.state.epoch)
-            bar = tqdm(
-                total=len(batches),
+            bar = progress_bar(
+                len(batches),
                 initial=self.state.position,
                 desc=f"epoch {self.state.epoch + 1}/{self.config.max_epochs}",
-                disable=not self.config.progress,
+                unit="step",
+                enabled=self.config.progress,
                 leave=False,
             )
             for members in batches[self.state.position :]:
@@ -681,7 +686,10 @@ class Trainer:
                 frames += len(members)
                 self._after_step(terms, elapsed, len(batches))
                 bar.update(1)
-                bar.set_postfix(loss=f"{terms['loss']:.4g}")
+                meter.tick()
+                bar.set_postfix(
+                    loss=f"{terms['loss']:.4g}", steady=f"{format_rate(meter.steady())} steps/s"
+                )
                 for callback in self.callbacks:
                     callback(self)
             bar.close()
@@ -689,7 +697,8 @@ class Trainer:
                 break
             stopped_by = "max_epochs"
         self._finish()
-        return TrainResult(self.out, self.state, stopped_by, steps, frames, seconds)
+        steady = meter.steady()
+        return TrainResult(self.out, self.state, stopped_by, steps, frames, seconds, steady)
 
     def _limit_reached(self, started: float) -> str:
         config = self.config

@@ -110,7 +110,7 @@ def build_sampler(name: str, context: SamplerContext, options: dict[str, Any]) -
 
 def _import_builtin_samplers() -> None:
     # Importing the modules registers their samplers.
-    from nanomlip.sampling import crystals, equilibrium, molecules, real_crystals  # noqa: F401
+    from nanomlip.sampling import crystals, equilibrium, molecules, real_crystals, seeds  # noqa: F401
 
 
 def check_options(name: str, options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
