@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nanomlip.cli.dispersion_option import add_dispersion_option, dispersion_from_args
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,6 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    add_dispersion_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -34,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise FileNotFoundError(f"structure file {str(args.file)!r} does not exist")
     model = build_model(args.preset) if args.preset else args.model
-    calculator = NanoCalculator(model=model, device=args.device, dtype=args.dtype)
+    calculator = NanoCalculator(
+        model=model, device=args.device, dtype=args.dtype, dispersion=dispersion_from_args(args)
+    )
     frames = read(args.file, index=args.index)
     frames = frames if isinstance(frames, list) else [frames]
     rows = []

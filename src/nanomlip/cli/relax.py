@@ -9,6 +9,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nanomlip.cli.dispersion_option import add_dispersion_option, dispersion_from_args
+
 if TYPE_CHECKING:
     from nanomlip.integrations.ase_calculator import NanoCalculator
 
@@ -29,6 +31,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    add_dispersion_option(parser)
 
 
 def calculator_from_args(args: argparse.Namespace) -> NanoCalculator:
@@ -44,7 +47,12 @@ def calculator_from_args(args: argparse.Namespace) -> NanoCalculator:
     else:
         model = args.model
     try:
-        return NanoCalculator(model=model, device=args.device, dtype=args.dtype)
+        return NanoCalculator(
+            model=model,
+            device=args.device,
+            dtype=args.dtype,
+            dispersion=dispersion_from_args(args),
+        )
     except ValueError as error:
         if model is None:
             raise ValueError(
