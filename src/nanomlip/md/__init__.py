@@ -17,6 +17,16 @@ from nanomlip.md.io import (
     read_last_frame,
     read_structure,
 )
+from nanomlip.md.observables import (
+    ArrheniusFit,
+    Diffusion,
+    block_average,
+    density_series,
+    diffusivity,
+    displacements,
+    fit_arrhenius,
+    radial_distribution,
+)
 from nanomlip.md.relax import OPTIMIZERS, RelaxResult, format_relax_summary, relax
 from nanomlip.md.thermo import (
     THERMO_COLUMNS,
@@ -31,6 +41,14 @@ from nanomlip.md.thermo import (
 )
 
 __all__ = [
+    "ArrheniusFit",
+    "Diffusion",
+    "block_average",
+    "density_series",
+    "diffusivity",
+    "displacements",
+    "fit_arrhenius",
+    "radial_distribution",
     "ENSEMBLES",
     "OPTIMIZERS",
     "THERMO_COLUMNS",
