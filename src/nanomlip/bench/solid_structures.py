@@ -53,7 +53,8 @@ class SolidElectrolyte:
     Attributes:
         name: Short name used in files and tables (e.g. ``"Li6PS5Cl"``).
         family: ``"argyrodite"`` or ``"other"``.
-        space_group: International number of the space group (pymatgen's default setting).
+        space_group: International number of the space group (pymatgen's default setting),
+            or a Hermann-Mauguin symbol for another setting (e.g. ``"Pmnb"``).
         lattice: Experimental (a, b, c) in Å and (α, β, γ) in degrees of the built cell.
         sites: The Wyckoff orbits.
         source: Reference of the structure and lattice constants.
@@ -65,7 +66,7 @@ class SolidElectrolyte:
 
     name: str
     family: str
-    space_group: int
+    space_group: int | str
     lattice: tuple[float, float, float, float, float, float]
     sites: tuple[Site, ...]
     source: str
@@ -281,6 +282,23 @@ OTHERS: tuple[SolidElectrolyte, ...] = (
         check_source=True,
     ),
     SolidElectrolyte(
+        name="Li3PO4",
+        family="other",
+        space_group="Pmnb",
+        lattice=(6.1113, 10.4612, 4.9208, 90.0, 90.0, 90.0),
+        sites=(
+            Site("Li1 8d", (0.5016, 0.1627, 0.3008), {"Li": 1.0}),
+            Site("Li2 4c", (0.75, 0.4246, 0.2045), {"Li": 1.0}),
+            Site("P 4c", (0.25, 0.4115, 0.3079), {"P": 1.0}),
+            Site("O1 8d", (0.0441, 0.3418, 0.2054), {"O": 1.0}),
+            Site("O2 4c", (0.25, 0.0503, 0.2928), {"O": 1.0}),
+            Site("O3 4c", (0.75, 0.0896, 0.1223), {"O": 1.0}),
+        ),
+        source="gamma-Li3PO4 (LISICON parent), Pmnb: B. Wang et al., J. Solid State Chem. "
+        "115, 313 (1995) (AMCSD 0013843)",
+        md_repeat=(2, 1, 2),
+    ),
+    SolidElectrolyte(
         name="Li2S",
         family="other",
         space_group=225,
@@ -300,11 +318,15 @@ SOLID_ELECTROLYTES: dict[str, SolidElectrolyte] = {m.name: m for m in ARGYRODITE
 
 
 def _orbit(material: SolidElectrolyte, site: Site, lattice: object) -> np.ndarray:
+    import warnings
+
     from pymatgen.core import Structure
 
-    structure = Structure.from_spacegroup(
-        material.space_group, lattice, ["H"], [site.coords], tol=1e-3
-    )
+    with warnings.catch_warnings():  # pymatgen notes when it reads a short symbol ("Pmnb")
+        warnings.simplefilter("ignore", UserWarning)
+        structure = Structure.from_spacegroup(
+            material.space_group, lattice, ["H"], [site.coords], tol=1e-3
+        )
     return np.mod(structure.frac_coords, 1.0)
 
 

@@ -96,6 +96,7 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
     liquid.add_argument("--equilibration-ps", type=float, help="ps left out of the average")
     liquid.add_argument("--timestep", type=float, help="MD time step (fs)")
     liquid.add_argument("--snapshots", type=int, help="hot-MD snapshots for E/F/S")
+    liquid.add_argument("--hot-steps", type=int, help="steps of the hot MD (default 2000)")
     liquid.add_argument("--no-without-d3", action="store_true", help="skip the no-D3 NPT run")
     liquid.set_defaults(handler=run_liquid)
 
@@ -181,6 +182,7 @@ def run_liquid(args: argparse.Namespace) -> int:
             "equilibration_ps": "equilibration_ps",
             "timestep": "timestep_fs",
             "snapshots": "snapshots",
+            "hot_steps": "hot_steps",
         },
     )
     if args.no_teacher:
