@@ -47,7 +47,8 @@ def test_solid_quick_run_writes_results_and_resumes(tiny_checkpoint, tmp_path, c
     assert record["lattice_err_pct_student_vs_teacher"] == pytest.approx(0.0, abs=1e-6)
     runs = record["diffusion_student"]["runs"]
     assert [r["temperature_K"] for r in runs] == [300.0, 500.0]
-    assert any(r.get("D_cm2_s") for r in runs)
+    # an untrained model may let atoms overlap: then the run is recorded, not fatal
+    assert all(("D_cm2_s" in r) != ("error" in r) for r in runs)
     assert set(record["diffusion_student"]) >= {"Ea_eV", "D300_cm2_s", "D_cm2_s", "D_err_cm2_s"}
     for name in ("summary.md", "summary.json", "msd.png", "arrhenius.png", "lattice_parity.png"):
         assert (out / name).stat().st_size > 0

@@ -94,21 +94,26 @@ class BenchCalculators:
 
     Attributes:
         student: A model reference for :class:`~nanomlip.NanoCalculator` (registered
-            name, checkpoint, TorchScript file or ``NanoModel``); ``None`` for the default.
+            name, checkpoint, TorchScript file or ``NanoModel``); ``None`` for the default;
+            or any ready ASE calculator (benchmark another potential, or test the harness).
         teacher: Teacher spec (``sevennet:7net-mf-0@PBE``); ``None`` means the student's
-            own teacher from its metadata.
+            own teacher from its metadata; or a ready ASE calculator.
         dispersion: ``None`` or ``"d3"``/``"d3:<functional>"``, added to both.
         device: Torch device.
     """
 
     student: Any = None
-    teacher: str | None = None
+    teacher: Any = None
     dispersion: str | None = None
     device: str = "cpu"
     _loaded: dict[str, BaseCalculator] = field(default_factory=dict, repr=False)
 
     def student_calculator(self) -> BaseCalculator:
         """The student (float32), with dispersion if asked for."""
+        if "student" not in self._loaded and isinstance(self.student, BaseCalculator):
+            from nanomlip.md.dispersion import with_dispersion
+
+            self._loaded["student"] = with_dispersion(self.student, self.dispersion)
         if "student" not in self._loaded:
             from nanomlip.integrations.ase_calculator import NanoCalculator
 
@@ -119,6 +124,8 @@ class BenchCalculators:
 
     def teacher_spec(self) -> str:
         """The teacher spec in use (given, else the one the student was distilled from)."""
+        if isinstance(self.teacher, BaseCalculator):
+            return type(self.teacher).__name__
         if self.teacher:
             return self.teacher
         metadata = getattr(self.student_calculator(), "metadata", {}) or {}
@@ -131,10 +138,13 @@ class BenchCalculators:
         """The teacher's ASE calculator, with dispersion if asked for."""
         if "teacher" not in self._loaded:
             from nanomlip.md.dispersion import with_dispersion
-            from nanomlip.teachers import load_teacher
 
-            teacher = load_teacher(self.teacher_spec(), device=self.device)
-            self._loaded["teacher"] = with_dispersion(teacher.calculator(), self.dispersion)
+            calculator = self.teacher
+            if not isinstance(calculator, BaseCalculator):
+                from nanomlip.teachers import load_teacher
+
+                calculator = load_teacher(self.teacher_spec(), device=self.device).calculator()
+            self._loaded["teacher"] = with_dispersion(calculator, self.dispersion)
         return self._loaded["teacher"]
 
     def calculator(self, role: str) -> BaseCalculator:

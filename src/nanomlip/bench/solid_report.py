@@ -132,7 +132,8 @@ def plot_msd(records: Sequence[dict[str, Any]], path: Path) -> None:
         axis.set_title(record["name"], fontsize=9)
         axis.set_xlabel("lag (ps)")
         axis.set_ylabel("Li MSD (Å²)")
-        axis.legend(fontsize=5)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=5)
     _save(figure, path)
 
 
@@ -163,7 +164,8 @@ def plot_arrhenius(records: Sequence[dict[str, Any]], path: Path) -> None:
         axis.set_title(record["name"], fontsize=9)
         axis.set_xlabel("1000 / T (1/K)")
         axis.set_ylabel("D (cm²/s)")
-        axis.legend(fontsize=6)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=6)
     _save(figure, path)
 
 
