@@ -1,5 +1,7 @@
 """MD observables on synthetic trajectories with known answers."""
 
+import importlib.util
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -14,7 +16,11 @@ from nanomlip.md.observables import (
     radial_distribution,
 )
 
-pytest.importorskip("pymatgen.analysis.diffusion")
+#: The diffusivity comes from pymatgen-analysis-diffusion (the `electrolytes` extra).
+needs_diffusion = pytest.mark.skipif(
+    importlib.util.find_spec("pymatgen.analysis.diffusion") is None,
+    reason="needs pymatgen-analysis-diffusion (pip install 'nanomlip[electrolytes]')",
+)
 
 
 def _random_walk(d_cm2_s: float, frames: int, interval_fs: float, seed: int = 0) -> list[Atoms]:
@@ -36,6 +42,7 @@ def _random_walk(d_cm2_s: float, frames: int, interval_fs: float, seed: int = 0)
     return trajectory
 
 
+@needs_diffusion
 def test_random_walk_gives_its_diffusivity_with_an_honest_error():
     true_d = 1e-5  # cm²/s
     result = diffusivity(_random_walk(true_d, 600, 10.0), "Li", 600.0, frame_interval_fs=10.0)
@@ -55,6 +62,7 @@ def test_unwrapping_follows_atoms_across_the_boundary():
     np.testing.assert_allclose(moved[64:], 0.0, atol=1e-9)  # the O atoms stand still
 
 
+@needs_diffusion
 def test_too_short_a_run_and_absent_species_are_clear_errors():
     frames = _random_walk(1e-5, 30, 10.0)
     with pytest.raises(ValueError, match="too short"):
@@ -78,6 +86,7 @@ def test_arrhenius_fit_recovers_the_activation_energy_and_extrapolates():
     assert exact.prefactor_cm2_s == pytest.approx(d0, rel=1e-9)
 
 
+@needs_diffusion
 def test_arrhenius_agrees_with_pymatgen():
     from pymatgen.analysis.diffusion.analyzer import fit_arrhenius as pymatgen_fit
 
