@@ -141,3 +141,21 @@ def test_cli_d3_option_changes_the_energy(tmp_path, capsys):
     d3 = _rattled_salt()
     d3.calc = D3Dispersion()
     assert energies[1] - energies[0] == pytest.approx(d3.get_potential_energy(), abs=1e-4)
+
+
+@pytest.mark.parametrize("command", ["calc", "relax", "md"])
+def test_d3_option_on_calc_relax_and_md(command):
+    from nanomlip.cli.dispersion_option import dispersion_from_args
+    from nanomlip.cli.main import build_parser
+
+    parser = build_parser()
+    assert dispersion_from_args(parser.parse_args([command, "x.cif"])) is None
+    assert dispersion_from_args(parser.parse_args([command, "x.cif", "--d3"])) == "d3:pbe"
+    assert dispersion_from_args(parser.parse_args([command, "--d3", "x.cif"])) == "d3:pbe"
+    chosen = parser.parse_args([command, "x.cif", "--d3", "--d3-functional", "revpbe"])
+    assert dispersion_from_args(chosen) == "d3:revpbe"
+
+
+def test_nano_calculator_rejects_an_unknown_dispersion(small_model):
+    with pytest.raises(ValueError, match="unknown dispersion"):
+        NanoCalculator(small_model, dispersion="d2")

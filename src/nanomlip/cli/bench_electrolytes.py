@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from nanomlip.cli.dispersion_option import dispersion_from_args
+
 #: Settings that ``--quick`` imposes on the solid benchmark.
 SOLID_QUICK: dict[str, Any] = {
     "materials": ("Li3N",),
@@ -155,7 +157,7 @@ def run_solid(args: argparse.Namespace) -> int:
     if args.no_teacher:
         settings["teacher_materials"] = ()
     config = SolidBenchConfig(seed=args.seed, **settings)
-    calculators = _calculators(args, None if args.d3 is None else f"d3:{args.d3}")
+    calculators = _calculators(args, dispersion_from_args(args))
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"reproduce with: {args.command_line}")
     run = run_solid_benchmark(config, calculators, args.out, args.work_dir)
@@ -166,7 +168,7 @@ def run_solid(args: argparse.Namespace) -> int:
 
 
 def run_liquid(args: argparse.Namespace) -> int:
-    """Handler of ``nanomlip bench liquid-electrolytes`` (D3 always on; ``--d3 F`` picks F)."""
+    """Handler of ``nanomlip bench liquid-electrolytes`` (D3 always on, ``--d3-functional``)."""
     from nanomlip.bench.liquid_electrolytes import LiquidBenchConfig, run_liquid_benchmark
     from nanomlip.bench.liquid_report import headline, write_liquid_report
 
@@ -190,7 +192,7 @@ def run_liquid(args: argparse.Namespace) -> int:
     if args.no_without_d3:
         settings["without_d3"] = False
     config = LiquidBenchConfig(seed=args.seed, **settings)
-    calculators = _calculators(args, f"d3:{args.d3 or 'pbe'}")
+    calculators = _calculators(args, f"d3:{args.d3_functional}")
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"reproduce with: {args.command_line}")
     run = run_liquid_benchmark(config, calculators, args.out, args.work_dir)
