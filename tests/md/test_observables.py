@@ -51,6 +51,18 @@ def test_random_walk_gives_its_diffusivity_with_an_honest_error():
     assert result.lag_ps[0] == pytest.approx(1.0, abs=0.02)
     slope = np.polyfit(result.lag_ps * 1e-12, result.msd_A2 * 1e-16, 1)[0]
     assert slope / 6 == pytest.approx(true_d, rel=0.15)
+    assert result.block_err_cm2_s is None  # 1.5 ps blocks are shorter than 2 x 1 ps lags
+
+
+@needs_diffusion
+def test_block_error_is_larger_than_the_fit_error_and_covers_the_truth():
+    true_d = 1e-5
+    frames = _random_walk(true_d, 600, 10.0, seed=4)
+    result = diffusivity(frames, "Li", 600.0, frame_interval_fs=10.0, min_lag_ps=0.2)
+    assert result.block_err_cm2_s is not None
+    assert result.block_err_cm2_s > result.fit_err_cm2_s
+    assert result.diffusivity_err_cm2_s == result.block_err_cm2_s
+    assert abs(result.diffusivity_cm2_s - true_d) < 4 * result.diffusivity_err_cm2_s
 
 
 def test_unwrapping_follows_atoms_across_the_boundary():

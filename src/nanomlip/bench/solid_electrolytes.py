@@ -175,6 +175,8 @@ def md_diffusion(
         **record,
         "D_cm2_s": fit.diffusivity_cm2_s,
         "D_err_cm2_s": fit.diffusivity_err_cm2_s,
+        "D_fit_err_cm2_s": fit.fit_err_cm2_s,
+        "D_block_err_cm2_s": fit.block_err_cm2_s,
         "max_framework_displacement_A": fit.max_framework_displacement_A,
         "msd_lag_ps": fit.lag_ps[:: max(1, len(fit.lag_ps) // 50)],
         "msd_A2": fit.msd_A2[:: max(1, len(fit.lag_ps) // 50)],

@@ -11,7 +11,8 @@ mean and its standard error    block averages of a correlated        :func:`bloc
                                series (Flyvbjerg-Petersen)
 displacement                   Δr_i(t), unwrapped through the        :func:`displacements`
                                periodic boundaries
-MSD and diffusivity            D = MSD(Δt) / (6 Δt) (slope, 3D)      :func:`diffusivity`
+MSD and diffusivity            D = MSD(Δt) / (6 Δt) (slope, 3D),     :func:`diffusivity`
+                               error from the fit and from blocks
 Arrhenius law                  D(T) = D₀ exp(-E_a / k_B T)           :func:`fit_arrhenius`
 radial distribution            g(r), averaged over frames            :func:`radial_distribution`
 =============================  ====================================  =======================
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ase import Atoms, units
@@ -112,7 +114,11 @@ class Diffusion:
         species: Element symbol of the diffusing atoms.
         temperature_K: Temperature of the run, in K.
         diffusivity_cm2_s: Tracer diffusivity D, in cm²/s.
-        diffusivity_err_cm2_s: Standard error of D from the MSD fit, in cm²/s.
+        diffusivity_err_cm2_s: Standard error of D, in cm²/s: the larger of the fit's and
+            the block estimate's (the fit alone ignores that MSD points are correlated).
+        fit_err_cm2_s: Standard error of the weighted MSD fit (pymatgen), in cm²/s.
+        block_err_cm2_s: Standard error of the mean of D over ``blocks`` consecutive parts
+            of the run, in cm²/s; ``None`` when a part is shorter than 2 ``min_lag_ps``.
         lag_ps: Lag times of the fitted MSD, in ps, shape (n_lags,).
         msd_A2: Mean-square displacement at those lags, in Å², shape (n_lags,).
         max_framework_displacement_A: Largest displacement of a non-diffusing atom, in Å
@@ -123,9 +129,28 @@ class Diffusion:
     temperature_K: float
     diffusivity_cm2_s: float
     diffusivity_err_cm2_s: float
+    fit_err_cm2_s: float
+    block_err_cm2_s: float | None
     lag_ps: np.ndarray
     msd_A2: np.ndarray
     max_framework_displacement_A: float
+
+
+def _analyzer(
+    frames: Sequence[Atoms], species: str, temperature_K: float, steps_per_frame: float
+) -> Any:
+    from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    return DiffusionAnalyzer(
+        AseAtomsAdaptor.get_structure(frames[0]),
+        displacements(frames),
+        species,
+        temperature_K,
+        time_step=steps_per_frame,
+        step_skip=1,
+        smoothed="max",
+    )
 
 
 def diffusivity(
@@ -134,6 +159,7 @@ def diffusivity(
     temperature_K: float,
     frame_interval_fs: float,
     min_lag_ps: float = 1.0,
+    blocks: int = 4,
 ) -> Diffusion:
     """Tracer diffusivity of ``species`` from a trajectory (pymatgen's ``DiffusionAnalyzer``).
 
@@ -144,43 +170,46 @@ def diffusivity(
             the conductivity it also computes).
         frame_interval_fs: Time between frames, in fs.
         min_lag_ps: Shortest lag in the fit, in ps.
+        blocks: Consecutive parts of the run whose D values give the block error (>= 2).
 
     Raises:
         ValueError: If the species is absent or the run is too short for the fit.
     """
-    from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer
-    from pymatgen.io.ase import AseAtomsAdaptor
-
     _check_trajectory(frames)
     if species not in frames[0].get_chemical_symbols():
         raise ValueError(f"no {species} atoms in the trajectory")
-    if not frame_interval_fs > 0 or not min_lag_ps > 0:
-        raise ValueError("frame_interval_fs and min_lag_ps must be positive")
+    if not frame_interval_fs > 0 or not min_lag_ps > 0 or blocks < 2:
+        raise ValueError("frame_interval_fs and min_lag_ps must be positive and blocks >= 2")
     # pymatgen starts the fit at a lag of 1000 of its time units, which it takes as fs:
     # give it time in units of min_lag_ps / 1000 and scale its D (cm²/s) back.
     time_unit_fs = min_lag_ps
     steps_per_frame = frame_interval_fs / time_unit_fs
     span_ps = (len(frames) - 1) * frame_interval_fs / 1000.0
     try:
-        analyzer = DiffusionAnalyzer(
-            AseAtomsAdaptor.get_structure(frames[0]),
-            displacements(frames),
-            species,
-            temperature_K,
-            time_step=steps_per_frame,
-            step_skip=1,
-            smoothed="max",
-        )
+        analyzer = _analyzer(frames, species, temperature_K, steps_per_frame)
     except ValueError as error:
         raise ValueError(
             f"a {span_ps:.2f} ps trajectory is too short to fit D from {min_lag_ps} ps lags; "
             "run longer or lower min_lag_ps"
         ) from error
+    fit_err = float(analyzer.diffusivity_std_dev) / time_unit_fs
+    block_err = None
+    size = len(frames) // blocks
+    if (size - 1) * frame_interval_fs / 1000.0 >= 2 * min_lag_ps:
+        values = [
+            _analyzer(
+                frames[k * size : (k + 1) * size], species, temperature_K, steps_per_frame
+            ).diffusivity
+            for k in range(blocks)
+        ]
+        block_err = float(np.std(values, ddof=1) / np.sqrt(blocks)) / time_unit_fs
     return Diffusion(
         species=species,
         temperature_K=float(temperature_K),
         diffusivity_cm2_s=float(analyzer.diffusivity) / time_unit_fs,
-        diffusivity_err_cm2_s=float(analyzer.diffusivity_std_dev) / time_unit_fs,
+        diffusivity_err_cm2_s=max(fit_err, block_err or 0.0),
+        fit_err_cm2_s=fit_err,
+        block_err_cm2_s=block_err,
         lag_ps=np.asarray(analyzer.dt, dtype=float) * time_unit_fs / 1000.0,
         msd_A2=np.asarray(analyzer.msd, dtype=float),
         max_framework_displacement_A=float(analyzer.max_framework_displacement),
