@@ -71,3 +71,12 @@ def test_lattice_error_and_config_checks():
         SolidBenchConfig(materials=("Li9X",)).validate()
     with pytest.raises(ValueError, match="shorter than the MD run"):
         SolidBenchConfig(md_ps=1.0, equilibration_ps=2.0).validate()
+
+
+def test_teacher_relaxes_every_material_but_runs_md_only_on_its_subset(tmp_path):
+    config = SolidBenchConfig(**{**QUICK, "teacher_materials": (), "relax_steps": 2})
+    calculators = BenchCalculators(student=_fluid(), teacher=_fluid())
+    (record,) = run_solid_benchmark(config, calculators, tmp_path, log=lambda _: None).records
+    assert record["lattice_teacher"] is not None
+    assert "diffusion_teacher" not in record and "D_ratio_student_over_teacher" not in record
+    assert "diffusion_student" in record

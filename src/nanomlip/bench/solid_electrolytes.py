@@ -1,7 +1,7 @@
 """Harness of ``nanomlip bench solid-electrolytes``: lattices and Li diffusion, student vs teacher.
 
-Per material (:mod:`nanomlip.bench.solid_structures`) and model (the student always, the
-teacher on ``teacher_materials``):
+Per material (:mod:`nanomlip.bench.solid_structures`) and model (the student always; the
+teacher relaxes every material and runs the MD on ``teacher_materials``):
 
 1. relax the ordered cell, positions and cell (FIRE + ``FrechetCellFilter``), and compare
    its lattice (a, b, c, α, β, γ of the built cell) with experiment and with the teacher;
@@ -37,7 +37,7 @@ from nanomlip.bench.solid_structures import SOLID_ELECTROLYTES, SolidElectrolyte
 #: Lattice fields of a record, in order.
 LATTICE_FIELDS: tuple[str, ...] = ("a", "b", "c", "alpha", "beta", "gamma")
 
-#: Materials the teacher runs on by default: an argyrodite, LGPS and Li3N, three classic fast
+#: Materials the teacher runs MD on by default: an argyrodite, LGPS and Li3N, three classic fast
 #: Li conductors whose MD cells (50-108 atoms) the ~30x slower teacher runs in a CPU budget.
 DEFAULT_TEACHER_MATERIALS: tuple[str, ...] = ("Li6PS5Cl", "Li10GeP2S12", "Li3N")
 
@@ -48,7 +48,9 @@ class SolidBenchConfig:
 
     Attributes:
         materials: Names from :data:`SOLID_ELECTROLYTES`.
-        teacher_materials: The subset the teacher also runs.
+        teacher_materials: The subset on which the teacher also runs the MD.
+        teacher_relax_all: Relax every material with the teacher too (lattices against the
+            teacher for all 16; a relaxation costs far less than the MD).
         temperatures_K: NVT temperatures, in K.
         md_ps: Length of each MD run, in ps.
         equilibration_ps: Initial part of each run left out of the analysis, in ps.
@@ -63,6 +65,7 @@ class SolidBenchConfig:
 
     materials: tuple[str, ...] = tuple(SOLID_ELECTROLYTES)
     teacher_materials: tuple[str, ...] = DEFAULT_TEACHER_MATERIALS
+    teacher_relax_all: bool = True
     temperatures_K: tuple[float, ...] = (600.0, 800.0, 1000.0)
     md_ps: float = 20.0
     equilibration_ps: float = 2.0
@@ -213,8 +216,9 @@ def run_model(
     config: SolidBenchConfig,
     work_dir: Path,
     log: Callable[[str], None] = print,
+    with_md: bool = True,
 ) -> dict[str, Any]:
-    """Relaxation, MD at every temperature and the Arrhenius fit of one model (cached)."""
+    """Relaxation, then (``with_md``) MD at every temperature and the Arrhenius fit (cached)."""
     folder = work_dir / material.name / role
     folder.mkdir(parents=True, exist_ok=True)
     atoms = build_structure(material)
@@ -222,6 +226,8 @@ def run_model(
         folder / "relax.json",
         lambda: relax_material(atoms, calculators, role, config, folder),
     )
+    if not with_md:
+        return {"relax": relaxed, "md": []}
     cell = read(folder / "relaxed.extxyz")
     repeat = config.md_repeat or material.md_repeat
     runs = []
@@ -274,13 +280,15 @@ def material_record(
         "teacher": teacher_spec if teacher else None,
     }
     for role, result in models.items():
+        if not result["md"]:
+            continue
         record[f"diffusion_{role}"] = {
             "D_cm2_s": {f"{r['temperature_K']:g}": r.get("D_cm2_s") for r in result["md"]},
             "D_err_cm2_s": {f"{r['temperature_K']:g}": r.get("D_err_cm2_s") for r in result["md"]},
             **{k: result[k] for k in ("Ea_eV", "Ea_err_eV", "D300_cm2_s", "D300_err_cm2_s")},
             "runs": result["md"],
         }
-    if teacher:
+    if teacher and teacher["md"]:
         record["D_ratio_student_over_teacher"] = _ratios(student["md"], teacher["md"])
     return record
 
@@ -320,11 +328,13 @@ def run_solid_benchmark(
             log(f"{name}: done earlier, kept")
             continue
         material = SOLID_ELECTROLYTES[name]
-        roles = ["student"] + (["teacher"] if name in config.teacher_materials else [])
-        models = {
-            role: run_model(material, calculators, role, config, work_dir, log) for role in roles
-        }
-        teacher_spec = calculators.teacher_spec() if "teacher" in roles else None
+        teacher_md = name in config.teacher_materials
+        models = {"student": run_model(material, calculators, "student", config, work_dir, log)}
+        if teacher_md or config.teacher_relax_all:
+            models["teacher"] = run_model(
+                material, calculators, "teacher", config, work_dir, log, with_md=teacher_md
+            )
+        teacher_spec = calculators.teacher_spec() if "teacher" in models else None
         store.put(material_record(material, models, teacher_spec))
         log(f"{name}: done")
     return SolidBenchRun(store.records(), store.path, asdict(config))

@@ -75,7 +75,9 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
     )
     _add_common(solid, "benchmarks/solid-electrolytes")
     solid.add_argument("--materials", help="comma list (default: all 16)")
-    solid.add_argument("--teacher-materials", help="comma list the teacher runs on")
+    solid.add_argument(
+        "--teacher-materials", help="comma list on which the teacher runs MD (it relaxes all)"
+    )
     solid.add_argument("--temperatures", help="comma list of NVT temperatures (K)")
     solid.add_argument("--md-ps", type=float, help="ps per MD run")
     solid.add_argument("--equilibration-ps", type=float, help="ps left out of each run")
@@ -155,7 +157,7 @@ def run_solid(args: argparse.Namespace) -> int:
         },
     )
     if args.no_teacher:
-        settings["teacher_materials"] = ()
+        settings.update(teacher_materials=(), teacher_relax_all=False)
     config = SolidBenchConfig(seed=args.seed, **settings)
     calculators = _calculators(args, dispersion_from_args(args))
     args.out.mkdir(parents=True, exist_ok=True)
