@@ -77,10 +77,12 @@ def markdown(records: Sequence[dict[str, Any]], command: str, preview_note: str 
         )
     lines += [
         "",
-        "† experimental lattice constant still to be checked against the cited source.",
+        "† experimental lattice constant still to be checked against the cited source. "
+        "Framework Δr: the largest displacement of a non-Li atom in any run (pymatgen's "
+        "max_framework_displacement); a few Å means the host lattice melted or rearranged.",
         "",
-        "| material | model | D(T) (cm²/s) | Ea (eV) | D(300 K) (cm²/s) |",
-        "|---|---|---|---|---|",
+        "| material | model | D(T) (cm²/s) | Ea (eV) | D(300 K) (cm²/s) | framework Δr (Å) |",
+        "|---|---|---|---|---|---|",
     ]
     for r in records:
         for role in ("student", "teacher"):
@@ -89,8 +91,11 @@ def markdown(records: Sequence[dict[str, Any]], command: str, preview_note: str 
                 continue
             d_t = ", ".join(f"{t} K: {_fmt(d, '.2e')}" for t, d in diffusion["D_cm2_s"].items())
             ea = f"{_fmt(diffusion['Ea_eV'], '.3f')} ± {_fmt(diffusion['Ea_err_eV'], '.3f')}"
+            moved = [run.get("max_framework_displacement_A") for run in diffusion["runs"]]
+            moved_max = max((m for m in moved if m is not None), default=None)
             lines.append(
-                f"| {r['name']} | {role} | {d_t} | {ea} | {_fmt(diffusion['D300_cm2_s'], '.2e')} |"
+                f"| {r['name']} | {role} | {d_t} | {ea} | {_fmt(diffusion['D300_cm2_s'], '.2e')} "
+                f"| {_fmt(moved_max, '.1f')} |"
             )
     return "\n".join(lines) + "\n"
 
