@@ -10,6 +10,7 @@ from nanomlip.md.dynamics import (
     make_integrator,
     run_md,
 )
+from nanomlip.md.dispersion import D3Dispersion, make_dispersion, with_dispersion
 from nanomlip.md.errors import SimulationError
 from nanomlip.md.io import (
     TrajectoryWriter,
@@ -41,6 +42,9 @@ from nanomlip.md.thermo import (
 )
 
 __all__ = [
+    "D3Dispersion",
+    "make_dispersion",
+    "with_dispersion",
     "ArrheniusFit",
     "Diffusion",
     "block_average",
