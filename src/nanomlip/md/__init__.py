@@ -1,5 +1,6 @@
 """Simulation drivers: geometry relaxation and molecular dynamics with any ASE calculator."""
 
+from nanomlip.md.dispersion import D3Dispersion, make_dispersion, with_dispersion
 from nanomlip.md.dynamics import (
     ENSEMBLES,
     MDConfig,
@@ -10,7 +11,6 @@ from nanomlip.md.dynamics import (
     make_integrator,
     run_md,
 )
-from nanomlip.md.dispersion import D3Dispersion, make_dispersion, with_dispersion
 from nanomlip.md.errors import SimulationError
 from nanomlip.md.io import (
     TrajectoryWriter,
