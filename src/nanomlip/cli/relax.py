@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nanomlip.cli.dispersion_option import add_dispersion_option, dispersion_from_args
+
 if TYPE_CHECKING:
     from nanomlip.integrations.ase_calculator import NanoCalculator
 
@@ -30,6 +32,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    add_dispersion_option(parser)
 
 
 def add_structure_options(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +82,12 @@ def calculator_from_args(args: argparse.Namespace, announce: bool = True) -> Nan
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UntrainedModelWarning)
-            calculator = NanoCalculator(model=model, device=args.device, dtype=args.dtype)
+            calculator = NanoCalculator(
+                model=model,
+                device=args.device,
+                dtype=args.dtype,
+                dispersion=dispersion_from_args(args),
+            )
         for warning in caught:
             if issubclass(warning.category, UntrainedModelWarning):
                 print(f"# WARNING: {warning.message}", file=stream, flush=True)

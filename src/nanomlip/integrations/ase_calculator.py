@@ -8,7 +8,7 @@ import inspect
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from ase import Atoms
@@ -25,6 +25,9 @@ from nanomlip.models.checkpoint import (
 )
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import load_model, registered_models
+
+if TYPE_CHECKING:
+    from nanomlip.md.dispersion import D3Dispersion
 
 #: Registered name of the model that ``NanoCalculator()`` loads with no arguments.
 DEFAULT_MODEL = "nano-5.0"
@@ -71,6 +74,9 @@ class NanoCalculator(Calculator):
             or a registered model name. ``None`` loads the shipped default model.
         device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
         dtype: ``"float32"`` (fast) or ``"float64"`` (precise).
+        dispersion: ``None``, ``"d3"`` (D3(BJ) with PBE parameters, the teacher's
+            functional), ``"d3:<functional>"`` or a :class:`~nanomlip.md.dispersion.D3Dispersion`,
+            added to every result (see :mod:`nanomlip.md.dispersion`).
         **kwargs: ASE's own calculator options (:data:`ASE_CALCULATOR_OPTIONS`, e.g.
             ``label``, ``directory``); any other keyword is a ``TypeError``.
 
@@ -94,12 +100,18 @@ class NanoCalculator(Calculator):
         model: NanoModel | str | os.PathLike | None = None,
         device: str = "cpu",
         dtype: str = "float32",
+        dispersion: str | D3Dispersion | None = None,
         **kwargs: Any,
     ) -> None:
         parameters = inspect.signature(type(self).__init__).parameters.values()
         own = [p.name for p in parameters if p.name != "self" and p.kind != p.VAR_KEYWORD]
         _check_calculator_options(kwargs, own)
         super().__init__(**kwargs)
+        self.dispersion: D3Dispersion | None = None
+        if dispersion is not None:
+            from nanomlip.md.dispersion import make_dispersion  # lazy: nanomlip.md loads ASE MD
+
+            self.dispersion = make_dispersion(dispersion)
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {list(_DTYPES)}, got {dtype!r}")
         self.device = torch.device(device)
@@ -159,3 +171,7 @@ class NanoCalculator(Calculator):
         if self.atoms.pbc.all():
             stress = output[K.STRESS][0].detach().cpu().double().numpy()
             self.results["stress"] = stress.flat[[0, 4, 8, 5, 2, 1]].copy()
+        if self.dispersion is not None:
+            from nanomlip.md.dispersion import add_dispersion_results
+
+            add_dispersion_results(self.results, self.dispersion, self.atoms, properties)
