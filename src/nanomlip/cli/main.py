@@ -8,6 +8,8 @@ import sys
 
 from nanomlip import __version__
 from nanomlip.cli import bench, calc, data, distill, label, md, models, relax
+from nanomlip.cli import finetune as finetune_cli
+from nanomlip.cli import specialize as specialize_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_parser(subparsers)
     data.add_parser(subparsers)
     distill.add_parsers(subparsers)
+    finetune_cli.add_parser(subparsers)
+    specialize_cli.add_parser(subparsers)
     return parser
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nanomlip.cli.relax import add_model_options, calculator_from_args
+from nanomlip.cli.trust import add_trust_options, trust_from_args, trust_summary
 
 if TYPE_CHECKING:
     from nanomlip.md import MDConfig
@@ -58,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="continue from the last frame in --out-dir, appending to its files",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_trust_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -102,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.restart:
         atoms, start_step, start_time = load_restart(out_dir, config.traj_format)
     calculator = calculator_from_args(args)
+    trust = trust_from_args(args)
     try:
         result = run_md(
             atoms,
@@ -111,10 +114,14 @@ def run(args: argparse.Namespace) -> int:
             start_step=start_step,
             start_time_ps=start_time,
             progress=not args.no_progress,
+            trust=trust,
         )
     except SimulationError as error:
         print(f"nanomlip md: error: {error}", file=sys.stderr)
         return 1
+    finally:
+        if trust_summary(trust):
+            print(trust_summary(trust))
     print(format_md_summary(result, config))
     print(f"wrote {result.trajectory} and {result.thermo}")
     return 0

@@ -90,6 +90,8 @@ class TrainConfig:
             dataset's ``category``, e.g. ``{"equilibrium": 4.0}``), like MACE's
             ``config_type_weights``; categories not named weigh 1. Every term becomes a
             weighted mean over frames (forces and per-atom terms over their atoms).
+        freeze_layers: Fine-tuning: keep the element embedding, the radial basis and the
+            first this many interaction blocks at their starting values (0: train all).
     """
 
     preset: str = "nano-5.0"
@@ -126,6 +128,7 @@ class TrainConfig:
     init_from: str | None = None
     split_base_frames: int | None = None
     category_weights: dict[str, float] = field(default_factory=dict)
+    freeze_layers: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -156,6 +159,7 @@ class TrainConfig:
             ("hvp_step", self.hvp_step > 0, "must be > 0"),
             ("eval_every", self.eval_every >= 0, "must be >= 0"),
             ("checkpoint_every", self.checkpoint_every >= 1, "must be >= 1"),
+            ("freeze_layers", self.freeze_layers >= 0, "must be >= 0"),
             ("num_threads", self.num_threads is None or self.num_threads >= 1, "must be >= 1"),
             (
                 "split_base_frames",

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms, units
@@ -51,6 +52,9 @@ from nanomlip.md.thermo import (
     thermo_row,
     truncate_thermo_log,
 )
+
+if TYPE_CHECKING:
+    from nanomlip.md.trust import TrustCheck
 
 #: Ensembles understood by :func:`make_integrator`.
 ENSEMBLES: tuple[str, ...] = (
@@ -365,6 +369,7 @@ def run_md(
     start_time_ps: float = 0.0,
     progress: bool = False,
     on_step: Callable[[int, Atoms], None] | None = None,
+    trust: TrustCheck | None = None,
 ) -> MDResult:
     """Integrate ``atoms`` for ``config.steps`` steps, writing trajectory and thermo log.
 
@@ -384,6 +389,9 @@ def run_md(
         start_time_ps: Simulated time of ``atoms``, in ps.
         progress: Show a tqdm progress bar with live ns/day on stderr.
         on_step: Optional callback ``(step, atoms)`` after every step.
+        trust: Optional teacher spot checks (:mod:`nanomlip.md.trust`): their force
+            errors go into extra thermo columns, and a check past its stop threshold
+            ends the run with :class:`~nanomlip.md.trust.TrustError`.
 
     Returns:
         An :class:`MDResult`.
@@ -415,18 +423,22 @@ def run_md(
         return start_time_ps + (step - start_step) * config.timestep_fs * 1e-3
 
     def record(log: ThermoLog, step: int, final: bool) -> None:
-        if step % config.log_every == 0 or final:
+        sample = trust.measure(atoms, step) if trust is not None and trust.due(step) else None
+        if step % config.log_every == 0 or final or sample is not None:
             row = thermo_row(atoms, step, time_at(step))
-            log.write(row)
+            log.write(row, sample.values() if sample is not None else ())
             history.append(row)
         if step % config.traj_every == 0 or final:
             writer.write(atoms, step, time_at(step))
+        if sample is not None:
+            trust.enforce(sample, time_at(step))
 
     bar = _Progress(config.steps, min(start_step, config.steps), progress)
     step = start_step
     start = time.perf_counter()
     try:
-        with ThermoLog(out_dir / THERMO_FILE) as log:
+        columns = trust.columns if trust is not None else ()
+        with ThermoLog(out_dir / THERMO_FILE, columns) as log:
             check_stability(atoms, step, time_at(step), config.temperature_limit_K)
             if start_step == 0:
                 record(log, 0, final=config.steps == 0)
@@ -443,7 +455,7 @@ def run_md(
                 bar.update(rate, temperature_K(atoms))
     except SimulationError as error:
         last = "none" if writer.last_step is None else f"step {writer.last_step}"
-        raise SimulationError(
+        raise type(error)(
             f"{error}; stopped, output kept up to the last frame written ({last}) in {out_dir}"
         ) from None
     finally:
