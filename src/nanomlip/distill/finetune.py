@@ -176,9 +176,10 @@ def draw_replay(
     except ValueError:
         val = np.zeros(0, dtype=int)
     train = np.setdiff1d(np.arange(len(dataset)), val)
-    rng = np.random.default_rng([seed, 14])
-    picked = rng.choice(train, size=min(count, len(train)), replace=False) if count else []
-    held = rng.choice(val, size=min(forget, len(val)), replace=False) if forget else []
+    # two generators: the forgetting frames do not depend on how many frames are replayed
+    replay_rng, forget_rng = (np.random.default_rng([seed, stream]) for stream in (14, 15))
+    picked = replay_rng.choice(train, size=min(count, len(train)), replace=False) if count else []
+    held = forget_rng.choice(val, size=min(forget, len(val)), replace=False) if forget else []
     return [dataset.atoms(int(i)) for i in sorted(picked)], [
         dataset.atoms(int(i)) for i in sorted(held)
     ]
