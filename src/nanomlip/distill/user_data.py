@@ -16,8 +16,8 @@ stress     calculator results ``stress``, then ``info`` keys     eV/Å^3
 
 Every frame is checked, and the first bad one stops the read with an error that names
 it (``FILE, frame K``): missing energy or forces, a non-finite number, an element the
-model does not know, a declared unit other than eV (``info`` keys :data:`UNIT_KEYS`) or
-units that differ between frames, and labels out of scale with the others
+model does not know, a declared unit other than eV (``info`` keys :data:`UNIT_KEYS`),
+and labels out of scale with the others
 (:func:`check_consistent_units`: a frame written in kcal/mol or Hartree among eV frames).
 """
 
@@ -76,11 +76,10 @@ def read_labelled_frames(
     if not path.exists():
         raise FileNotFoundError(f"data {str(path)!r} does not exist")
     frames: list[Atoms] = []
-    units: dict[str, str] = {}
     for file in _data_files(path):
         for index, raw in enumerate(_read_file(file)):
             where = f"{file}, frame {index}"
-            frames.append(_checked_frame(raw, where, supported_species, units))
+            frames.append(_checked_frame(raw, where, supported_species))
     if not frames:
         raise UserDataError(f"{str(path)!r} holds no frames")
     return frames
@@ -112,10 +111,8 @@ def _read_file(path: Path) -> list[Atoms]:
     return list(frames) if isinstance(frames, list) else [frames]
 
 
-def _checked_frame(
-    raw: Atoms, where: str, supported: Sequence[int] | None, units: dict[str, str]
-) -> Atoms:
-    _check_units(raw, where, units)
+def _checked_frame(raw: Atoms, where: str, supported: Sequence[int] | None) -> Atoms:
+    _check_units(raw, where)
     energy, forces, stress = frame_labels(raw, where)
     atoms = Atoms(numbers=raw.numbers, positions=raw.positions, cell=raw.cell.array, pbc=raw.pbc)
     if not np.all(np.isfinite(atoms.positions)) or not np.all(np.isfinite(atoms.cell.array)):
@@ -136,7 +133,7 @@ def _checked_frame(
     return atoms
 
 
-def _check_units(raw: Atoms, where: str, units: dict[str, str]) -> None:
+def _check_units(raw: Atoms, where: str) -> None:
     for key in UNIT_KEYS:
         if key not in raw.info:
             continue
@@ -146,9 +143,6 @@ def _check_units(raw: Atoms, where: str, units: dict[str, str]) -> None:
                 f"{where}: {key}={unit!r}; energies must be in eV (forces eV/Å, stress "
                 "eV/Å^3): convert the file first"
             )
-        first = units.setdefault(key, unit)
-        if first != unit:
-            raise UserDataError(f"{where}: {key}={unit!r} differs from earlier frames ({first!r})")
 
 
 def frame_labels(raw: Atoms, where: str) -> tuple[float, np.ndarray, np.ndarray | None]:
