@@ -475,7 +475,14 @@ def _train_phases(
                 str(train_round(run, folder, options, m, replay_data)) for m in range(members)
             ]
     models = training.done()["models"]
+    report_path = Path(models[0]).with_name("finetune_report.json")
+    forgetting = (
+        json.loads(report_path.read_text()).get("forgetting") if report_path.is_file() else None
+    )
     return {
+        "forgetting_force_mae_meV_A": None
+        if not forgetting
+        else [forgetting[k]["forces_mae_meV_per_A"] for k in ("before", "after")],
         "selected_frames": len(selected),
         "selected_by": str(selected[0].info.get("selected_by")) if selected else None,
         "selected_force_mae_meV_A": pooled_force_mae(selected) if selected else None,

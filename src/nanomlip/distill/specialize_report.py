@@ -147,6 +147,15 @@ def card_markdown(result: dict[str, Any]) -> str:
             f"{_cell(row.get('selection_gain'), 2)} | {row['teacher_calls']} | "
             f"{_cell(row['cpu_s'], 0)} |"
         )
+    trained = [r for r in result["rounds"] if r.get("trained_model") == result["kept_model"]]
+    if trained and trained[0].get("forgetting_force_mae_meV_A"):
+        before, after = trained[0]["forgetting_force_mae_meV_A"]
+        lines += [
+            "",
+            f"Forgetting (the kept model, trained in round {trained[0]['round']}): force MAE on "
+            f"{options['forget_frames']} validation frames of the base model's distillation "
+            f"data {before:.1f} meV/Å before, {after:.1f} after.",
+        ]
     lines += [
         "",
         "Selection gain: force MAE of the selected frames over that of the random fresh "
