@@ -61,6 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     train.add_argument("--batch-size", type=int, default=4)
     train.add_argument("--forget-frames", type=int, default=50, help="frames for forgetting")
+    train.add_argument(
+        "--cold-start",
+        action="store_true",
+        help="fine-tune every round from the base model (default: from the previous round's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.set_defaults(handler=run)
@@ -97,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         batch_size=args.batch_size,
         forget_frames=args.forget_frames,
+        warm_start=not args.cold_start,
         seed=args.seed,
     )
     structures = read_structures(args.structures, args.supercell)

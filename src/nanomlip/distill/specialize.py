@@ -81,6 +81,9 @@ class SpecializeOptions:
         lr: Peak learning rate of the fine-tuning.
         batch_size: Frames per training batch.
         forget_frames: Distillation validation frames for the forgetting figure.
+        warm_start: Fine-tune each round from the previous round's model (training
+            accumulates over rounds) when the teacher is the base model's own (no
+            reference-energy refit); otherwise, or when ``False``, from the base model.
         seed: Seed of MD, spot checks, selection and training.
     """
 
@@ -106,6 +109,7 @@ class SpecializeOptions:
     lr: float = 2e-3
     batch_size: int = 4
     forget_frames: int = 50
+    warm_start: bool = True
     seed: int = 0
 
     def validate(self) -> None:
@@ -318,9 +322,14 @@ def _forces_with(calculator: Any):
 
 
 def train_round(
-    run: Path, folder: Path, options: SpecializeOptions, member: int, replay_data: str | None
+    run: Path,
+    folder: Path,
+    options: SpecializeOptions,
+    member: int,
+    replay_data: str | None,
+    start: str,
 ) -> Path:
-    """Fine-tune the base model on every label so far; returns the model file."""
+    """Fine-tune ``start`` on every label so far; returns the model file."""
     labels = run / "labels"
     count = len([f for p in sorted(labels.glob("*.extxyz")) for f in _read_frames(p)])
     replay = round(options.replay / (1 - options.replay) * count) if options.replay else 0
@@ -335,7 +344,7 @@ def train_round(
         checkpoint_every=50,
     )
     finetune_options = FinetuneOptions(
-        model=options.model,
+        model=start,
         replay=options.replay,
         replay_data=replay_data,
         source=options.teacher,
@@ -382,26 +391,40 @@ def _budget_left(history: list[dict[str, Any]], options: SpecializeOptions) -> s
     return ""
 
 
+@dataclass
+class _Run:
+    """What every round of one run shares.
+
+    Attributes:
+        folder: The run folder.
+        structures: The input structures.
+        teacher: The loaded teacher.
+        options: The options.
+        replay_data: The distillation dataset replayed (``None``: no replay).
+        warm_start: Whether rounds start from the previous round's model.
+    """
+
+    folder: Path
+    structures: Sequence[Atoms]
+    teacher: Any
+    options: SpecializeOptions
+    replay_data: str | None
+    warm_start: bool
+
+
 def run_round(
-    run: Path,
-    round_: int,
-    structures: Sequence[Atoms],
-    teacher: Any,
-    options: SpecializeOptions,
-    current: str,
-    committee: Sequence[str],
-    train: bool,
-    replay_data: str | None,
+    ctx: _Run, round_: int, current: str, committee: Sequence[str], train: bool
 ) -> dict[str, Any]:
     """One round (see the module docstring); ``train=False`` stops after the spot checks."""
     from nanomlip.integrations.ase_calculator import NanoCalculator
 
+    run, options, teacher = ctx.folder, ctx.options, ctx.teacher
     folder = run / f"round-{round_:02d}"
     labels = run / "labels"
     rng = np.random.default_rng([options.seed, round_])
     if not _Phase(folder, "md").done():
         with _Phase(folder, "md"):
-            frames = run_candidates_md(structures, current, options, folder, round_)
+            frames = run_candidates_md(ctx.structures, current, options, folder, round_)
             _write_frames(folder / "candidates.extxyz", frames)
     candidates = _read_frames(folder / "candidates.extxyz")
     spot = sorted(rng.choice(len(candidates), min(options.test_frames, len(candidates)), False))
@@ -422,21 +445,9 @@ def run_round(
         ),
     }
     if train and row["fresh_force_mae_meV_A"] > options.threshold_meV_A:
-        row.update(
-            _train_phases(
-                run,
-                folder,
-                options,
-                candidates,
-                spot,
-                test,
-                committee,
-                rng,
-                student,
-                teacher,
-                replay_data,
-            )
-        )
+        start = current if ctx.warm_start else options.model
+        picked = choose(candidates, spot, test, committee, options, rng)
+        row.update(_train_phases(ctx, folder, candidates, picked, student, test, start))
     phases = json.loads((folder / "phases.json").read_text())
     row["teacher_calls"] = len(test) + row.get("selected_frames", 0)
     row["cpu_s"] = sum(p["cpu_s"] for p in phases.values())
@@ -445,24 +456,21 @@ def run_round(
 
 
 def _train_phases(
-    run: Path,
+    ctx: _Run,
     folder: Path,
-    options: SpecializeOptions,
     candidates: Sequence[Atoms],
-    spot: Sequence[int],
-    test: Sequence[Atoms],
-    committee: Sequence[str],
-    rng: np.random.Generator,
+    picked: tuple[list[int], str],
     student: Any,
-    teacher: Any,
-    replay_data: str | None,
+    test: Sequence[Atoms],
+    start: str,
 ) -> dict[str, Any]:
-    """Selection, labelling and fine-tuning of one round; returns their part of the row."""
-    selected_path = run / "labels" / f"round-{folder.name.split('-')[1]}-selected.extxyz"
+    """Labelling of the picked frames and fine-tuning; returns their part of the row."""
+    run, options = ctx.folder, ctx.options
+    selected_path = run / "labels" / f"{folder.name}-selected.extxyz"
     if not _Phase(folder, "selection").done():
         with _Phase(folder, "selection"):
-            chosen, method = choose(candidates, spot, test, committee, options, rng)
-            frames = label_frames(teacher, [candidates[i] for i in chosen], student)
+            chosen, method = picked
+            frames = label_frames(ctx.teacher, [candidates[i] for i in chosen], student)
             for frame in frames:
                 frame.info["selected_by"] = method
             _write_frames(selected_path, frames)
@@ -472,7 +480,8 @@ def _train_phases(
         members = options.committee_size if options.method == "committee" else 1
         with training:
             training.info["models"] = [
-                str(train_round(run, folder, options, m, replay_data)) for m in range(members)
+                str(train_round(run, folder, options, m, ctx.replay_data, start))
+                for m in range(members)
             ]
     models = training.done()["models"]
     report_path = Path(models[0]).with_name("finetune_report.json")
@@ -534,14 +543,14 @@ def specialize(
     replay_data = options.replay_data
     if options.replay and replay_data is None:
         replay_data = str(replay_root(base, FinetuneOptions(model=options.model)))
+    warm = options.warm_start and (base.metadata or {}).get("teacher") == options.teacher
+    ctx = _Run(run, structures, teacher, options, replay_data, warm)
     history: list[dict[str, Any]] = []
     current, committee, stopped_by = options.model, [], "max_rounds"
     for round_ in range(options.max_rounds + 1):
         reason = _budget_left(history, options)
         train = round_ < options.max_rounds and not reason
-        row = run_round(
-            run, round_, structures, teacher, options, current, committee, train, replay_data
-        )
+        row = run_round(ctx, round_, current, committee, train)
         history.append(row)
         _write_json(run / RESULT_FILE, {"rounds": history, "finished": False})
         if row["fresh_force_mae_meV_A"] <= options.threshold_meV_A:

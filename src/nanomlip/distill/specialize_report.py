@@ -80,6 +80,7 @@ def finish(
         _write_json(speed_path, speeds)
     speeds = json.loads(speed_path.read_text())
     result = {
+        "forgetting": forgetting(run, options.model, run / MODEL),
         "finished": True,
         "stopped_by": stopped_by,
         "threshold_meV_A": options.threshold_meV_A,
@@ -97,6 +98,22 @@ def finish(
     _write_json(run / "specialize.json", result)
     (run / CARD).write_text(card_markdown(result))
     return result
+
+
+def forgetting(run: Path, base: str, kept: Path) -> dict[str, Any] | None:
+    """Errors of the base and the kept model on the first round's forgetting frames."""
+    from nanomlip.distill.evaluate import evaluate
+
+    frames = run / "round-00" / "train" / "forget"
+    if not frames.is_dir():
+        return None
+    before = evaluate(base, frames, dtype="float64")
+    after = evaluate(str(kept), frames, dtype="float64")
+    return {
+        "n_frames": before.info["n_frames"],
+        "before": before.report["overall"],
+        "after": after.report["overall"],
+    }
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -147,14 +164,15 @@ def card_markdown(result: dict[str, Any]) -> str:
             f"{_cell(row.get('selection_gain'), 2)} | {row['teacher_calls']} | "
             f"{_cell(row['cpu_s'], 0)} |"
         )
-    trained = [r for r in result["rounds"] if r.get("trained_model") == result["kept_model"]]
-    if trained and trained[0].get("forgetting_force_mae_meV_A"):
-        before, after = trained[0]["forgetting_force_mae_meV_A"]
+    if result.get("forgetting"):
+        before, after = (
+            result["forgetting"][k]["forces_mae_meV_per_A"] for k in ("before", "after")
+        )
         lines += [
             "",
-            f"Forgetting (the kept model, trained in round {trained[0]['round']}): force MAE on "
-            f"{options['forget_frames']} validation frames of the base model's distillation "
-            f"data {before:.1f} meV/Å before, {after:.1f} after.",
+            f"Forgetting: force MAE on {result['forgetting']['n_frames']} validation frames of "
+            f"the base model's distillation data {before:.1f} meV/Å for the base model, "
+            f"{after:.1f} for the specialised one.",
         ]
     lines += [
         "",
