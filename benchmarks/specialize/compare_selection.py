@@ -3,7 +3,7 @@
 A nano-xs student is distilled briefly from EMT on 32 rattled fcc Cu and Al cells (the
 "universal" model), then specialised to 16-atom Cu at 300 and 1200 K and strains of
 -3/0/+3 % against EMT with each selection method, same seed and budget (3 rounds, 4 fresh
-and 6 selected frames per round). Written: ``compare_selection.json`` and ``.md`` here.
+and 6 selected frames per round). Written: ``selection/compare_selection.json`` and ``.md``.
 
     python benchmarks/specialize/compare_selection.py
 """
@@ -26,7 +26,7 @@ from nanomlip.distill.specialize import SpecializeOptions, specialize
 from nanomlip.distill.trainer import train
 
 EMT_SPEC = "ase:ase.calculators.emt:EMT"
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent / "selection"
 
 
 def emt_frames(symbol: str, count: int, seed: int) -> list:
