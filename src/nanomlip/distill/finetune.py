@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
 
 from nanomlip.data.store import MANIFEST, LabeledDataset, read_manifest
 from nanomlip.distill import data as D
@@ -195,8 +196,6 @@ def relabelled(frames: Sequence[Atoms], shift: dict[int, float], category: str) 
         results["energy"] = results["energy"] + offset
         results["free_energy"] = results["energy"]
         results.pop("energies", None)
-        from ase.calculators.singlepoint import SinglePointCalculator
-
         copy_.calc = SinglePointCalculator(copy_, **results)
         copy_.info["category"] = category
         group = str(atoms.info.get("group", ""))

@@ -25,6 +25,7 @@ more wrong than chance does.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -137,3 +138,52 @@ def selection_gain(
     if not len(selected_errors) or not len(random_errors) or np.mean(random_errors) == 0:
         return None
     return float(np.mean(selected_errors) / np.mean(random_errors))
+
+
+def choose_frames(
+    candidates: Sequence[Atoms],
+    spot: Sequence[int],
+    spot_frames: Sequence[Atoms],
+    committee: Sequence[str],
+    method: str,
+    count: int,
+    rng: np.random.Generator,
+) -> tuple[list[int], str]:
+    """Candidates to label for training, and the method actually used.
+
+    Args:
+        candidates: MD frames with ``info["condition"]``.
+        spot: Indices of the spot-checked candidates (never chosen again).
+        spot_frames: Those frames with the student's error in
+            ``info["student_force_mae_meV_A"]``.
+        committee: Model files of the committee (fewer than two: spot checks decide).
+        method: One of :data:`METHODS`.
+        count: Frames to choose.
+        rng: Generator of the random method.
+    """
+    exclude = set(spot)
+    if method == "random":
+        return select_random(len(candidates), count, exclude, rng), "random"
+    if method == "committee" and len(committee) >= 2:
+        from nanomlip.integrations.ase_calculator import NanoCalculator
+
+        calculators = [NanoCalculator(model=m) for m in committee]
+        members = [_forces_with(c) for c in calculators]
+        scores = committee_disagreement(candidates, members)
+        return select_top(scores, count, exclude), "committee"
+    errors: dict[int, list[float]] = {}
+    for index, frame in zip(spot, spot_frames, strict=True):
+        condition = int(candidates[index].info["condition"])
+        errors.setdefault(condition, []).append(float(frame.info["student_force_mae_meV_A"]))
+    conditions = [int(c.info["condition"]) for c in candidates]
+    used = "spot" if method == "spot" else "spot (no committee yet)"
+    return select_spot(conditions, errors, count, exclude), used
+
+
+def _forces_with(calculator: Any) -> ForceModel:
+    def forces(atoms: Atoms) -> np.ndarray:
+        probe = atoms.copy()
+        probe.calc = calculator
+        return np.asarray(probe.get_forces())
+
+    return forces

@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.calculators.singlepoint import SinglePointCalculator
 
 from nanomlip.distill import selection as S
+from nanomlip.distill.active_labels import frame_errors, label_frames, pooled_force_mae
 from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.finetune import FinetuneOptions, finetune, replay_root
 from nanomlip.models.registry import load_model
@@ -251,76 +251,6 @@ def _bare(atoms: Atoms, info: dict[str, Any]) -> Atoms:
     return out
 
 
-def label_frames(teacher: Any, frames: Sequence[Atoms], student: Any) -> list[Atoms]:
-    """Teacher labels on each frame, plus the student's errors in ``info`` (meV/Å, meV/atom)."""
-    out = []
-    for frame in frames:
-        label = teacher.label_one(frame)
-        atoms = frame.copy()
-        results = {"energy": label.energy, "free_energy": label.energy, "forces": label.forces}
-        if label.stress is not None:
-            results["stress"] = label.stress
-        probe = frame.copy()
-        probe.calc = student
-        error = np.asarray(probe.get_forces()) - label.forces
-        atoms.info["student_force_mae_meV_A"] = 1e3 * float(np.mean(np.abs(error)))
-        atoms.info["student_energy_error_meV_atom"] = (
-            1e3 * (probe.get_potential_energy() - label.energy) / len(frame)
-        )
-        atoms.calc = SinglePointCalculator(atoms, **results)
-        out.append(atoms)
-    return out
-
-
-def frame_errors(frames: Sequence[Atoms]) -> list[float]:
-    """The students' force MAE (meV/Å) recorded on labelled frames."""
-    return [float(f.info["student_force_mae_meV_A"]) for f in frames]
-
-
-def pooled_force_mae(frames: Sequence[Atoms]) -> float:
-    """Force MAE over every atom of the frames (meV/Å), weighting frames by size."""
-    sizes = np.asarray([len(f) for f in frames], dtype=float)
-    return float(np.sum(np.asarray(frame_errors(frames)) * sizes) / np.sum(sizes))
-
-
-def choose(
-    candidates: Sequence[Atoms],
-    spot: Sequence[int],
-    spot_frames: Sequence[Atoms],
-    committee: Sequence[str],
-    options: SpecializeOptions,
-    rng: np.random.Generator,
-) -> tuple[list[int], str]:
-    """Candidates to label for training, and the method actually used."""
-    exclude = set(spot)
-    count = options.select_frames
-    if options.method == "random":
-        return S.select_random(len(candidates), count, exclude, rng), "random"
-    if options.method == "committee" and len(committee) >= 2:
-        from nanomlip.integrations.ase_calculator import NanoCalculator
-
-        calculators = [NanoCalculator(model=m) for m in committee]
-        members = [_forces_with(c) for c in calculators]
-        scores = S.committee_disagreement(candidates, members)
-        return S.select_top(scores, count, exclude), "committee"
-    errors: dict[int, list[float]] = {}
-    for index, frame in zip(spot, spot_frames, strict=True):
-        condition = int(candidates[index].info["condition"])
-        errors.setdefault(condition, []).append(float(frame.info["student_force_mae_meV_A"]))
-    conditions = [int(c.info["condition"]) for c in candidates]
-    method = "spot" if options.method == "spot" else "spot (no committee yet)"
-    return S.select_spot(conditions, errors, count, exclude), method
-
-
-def _forces_with(calculator: Any):
-    def forces(atoms: Atoms) -> np.ndarray:
-        probe = atoms.copy()
-        probe.calc = calculator
-        return np.asarray(probe.get_forces())
-
-    return forces
-
-
 def train_round(
     run: Path,
     folder: Path,
@@ -446,7 +376,9 @@ def run_round(
     }
     if train and row["fresh_force_mae_meV_A"] > options.threshold_meV_A:
         start = current if ctx.warm_start else options.model
-        picked = choose(candidates, spot, test, committee, options, rng)
+        picked = S.choose_frames(
+            candidates, spot, test, committee, options.method, options.select_frames, rng
+        )
         row.update(_train_phases(ctx, folder, candidates, picked, student, test, start))
     phases = json.loads((folder / "phases.json").read_text())
     row["teacher_calls"] = len(test) + row.get("selected_frames", 0)
