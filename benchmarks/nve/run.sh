@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 for target in 300 1500; do
   OMP_NUM_THREADS=1 nanomlip md examples/mgo_rocksalt.cif --supercell 5 --ensemble nve \
     --temperature $((2 * target)) --timestep 2 --steps 5000 --log-every 10 --traj-every 500 \
-    --seed 0 --out-dir "benchmarks/nve/mgo-${target}K" --no-progress \
+    --seed 0 --out-dir "benchmarks/nve/mgo-${target}K" --overwrite --no-progress \
     > "benchmarks/nve/mgo-${target}K.log" 2>&1 &
 done
 wait

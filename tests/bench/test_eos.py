@@ -144,6 +144,8 @@ def test_parse_model_specs():
         ModelSpec("sevennet:7net-mf-0@PBE", "teacher", "sevennet:7net-mf-0@PBE"),
     ]
     assert parse_model_specs("student:x/y.safetensors")[0].label == "y"
+    assert parse_model_specs("student:nano-5.0")[0].label == "nano-5.0"
+    assert parse_model_specs("student:runs/nano-5.5.pt")[0].label == "nano-5.5"
     with pytest.raises(ValueError, match="student:"):
         parse_model_specs("sevennet:7net-0")
     with pytest.raises(ValueError, match="unique"):

@@ -45,7 +45,8 @@ def test_distill_then_eval(tmp_path, capsys):
     args = ["distill", "--data", str(data), "--out", str(run), *TINY]
     assert main([*args, "--set", "max_epochs=2", "--set", "val_fraction=0.25"]) == 0
     out = capsys.readouterr().out
-    assert "stopped by max_epochs at step 4" in out and "steps/s" in out
+    assert "stopped by max_epochs at step 4" in out and "steps/s overall" in out
+    assert "steady-state" in out
     for name in ("model.safetensors", "checkpoint_last.pt", "metrics.csv", "learning_curve.png"):
         assert (run / name).is_file()
 

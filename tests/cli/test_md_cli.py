@@ -231,3 +231,92 @@ def test_bad_supercell_is_a_clear_error(tmp_path, si8, checkpoint, capsys):
     assert code != 0
     assert "NxMxK" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_failed_run_keeps_the_previous_run(tmp_path, si8, checkpoint, capsys):
+    out = tmp_path / "keep"
+    assert md(si8, checkpoint, "--steps", 2, "--out-dir", out) == 0
+    before = _files(out)
+    bad = tmp_path / "nan.extxyz"
+    atoms = read(si8)
+    atoms.positions[0] = np.nan
+    write(bad, atoms)
+    for extra in ([], ["--overwrite"]):
+        capsys.readouterr()
+        assert md(bad, checkpoint, "--steps", 2, "--out-dir", out, *extra) == 2
+    assert "NaN" in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_a_second_run_refuses_a_full_folder_until_overwrite(tmp_path, si8, checkpoint, capsys):
+    out = tmp_path / "run"
+    assert md(si8, checkpoint, "--steps", 2, "--out-dir", out) == 0
+    before = _files(out)
+    capsys.readouterr()
+    assert md(si8, checkpoint, "--steps", 4, "--out-dir", out) == 2
+    error = capsys.readouterr().err
+    assert "is not empty" in error and "--overwrite" in error and "--restart" in error
+    assert _files(out) == before
+    assert md(si8, checkpoint, "--steps", 4, "--out-dir", out, "--overwrite") == 0
+    assert frame_steps(out / "trajectory.extxyz") == [0, 4]
+    assert md(si8, checkpoint, "--out-dir", out, "--overwrite", "--restart") == 2
+
+
+def test_a_start_that_fails_in_the_first_evaluation_keeps_old_output(
+    tmp_path, si8, checkpoint, nan_after
+):
+    out = tmp_path / "run"
+    assert md(si8, checkpoint, "--steps", 2, "--out-dir", out) == 0
+    before = _files(out)
+    nan_after["n"] = nan_after["calls"] + 1  # the very next evaluation is NaN
+    assert md(si8, checkpoint, "--steps", 2, "--out-dir", out, "--overwrite") == 1
+    assert _files(out) == before
+
+
+def test_restart_refuses_another_input_file(tmp_path, si8, checkpoint, capsys):
+    out = tmp_path / "run"
+    assert md(si8, checkpoint, "--steps", 2, "--out-dir", out) == 0
+    other = tmp_path / "other.cif"
+    write(other, bulk("Si", "diamond", a=5.5, cubic=True))
+    before = _files(out)
+    assert md(other, checkpoint, "--steps", 4, "--out-dir", out, "--restart") == 2
+    assert "different file" in capsys.readouterr().err
+    assert md(si8, checkpoint, "--steps", 4, "--out-dir", out, "--restart", "--supercell", 2) == 2
+    assert "supercell" in capsys.readouterr().err
+    assert _files(out) == before
+
+
+def test_nve_after_nvt_announces_the_switch_and_fits_drift_to_nve_rows(
+    tmp_path, si8, checkpoint, capsys, monkeypatch
+):
+    import nanomlip.md.dynamics as dynamics
+
+    fitted = []
+    original = dynamics.energy_drift
+
+    def energy_drift(times, energies, num_atoms):
+        fitted.append(list(times))
+        return original(times, energies, num_atoms)
+
+    monkeypatch.setattr(dynamics, "energy_drift", energy_drift)
+    out = tmp_path / "run"
+    common = ["--log-every", 1, "--out-dir", out, "--timestep", 0.5]
+    assert md(si8, checkpoint, "--steps", 4, *common) == 0
+    capsys.readouterr()
+    assert md(si8, checkpoint, "--ensemble", "nve", "--steps", 8, *common, "--restart") == 0
+    printed = capsys.readouterr().out
+    assert "ensemble changes from nvt-langevin to nve at step 4" in printed
+    assert "energy drift" in printed
+    np.testing.assert_allclose(fitted[-1], np.arange(4, 9) * 0.0005)  # NVE rows only
+    assert md(si8, checkpoint, "--ensemble", "nve", "--steps", 10, *common, "--restart") == 0
+    np.testing.assert_allclose(fitted[-1], np.arange(4, 11) * 0.0005)  # same settings: merged
+
+
+def test_summary_gives_steady_state_beside_overall(tmp_path, si8, checkpoint, capsys):
+    assert md(si8, checkpoint, "--steps", 5, "--out-dir", tmp_path / "r") == 0
+    summary = capsys.readouterr().out
+    assert "ns/day overall" in summary and "ns/day steady-state" in summary

@@ -83,3 +83,35 @@ def test_val_split_and_errors(case):
     small.set_species([29, 28])
     with pytest.raises(ValueError, match="does not know element"):
         evaluate(small, data)
+
+
+def test_split_options_that_would_be_ignored_are_errors(case):
+    path, data = case
+    with pytest.raises(ValueError, match="would be ignored"):
+        evaluate(path, data, split="all", val_fraction=0.3)
+
+
+def test_max_frames_evaluates_the_same_sample_every_time(case):
+    path, data = case
+    first = evaluate(path, data, max_frames=3)
+    again = evaluate(path, data, max_frames=3)
+    assert first.info["n_frames"] == 3 and first.info["n_frames_in_split"] == 5
+    np.testing.assert_array_equal(first.predictions.frame_id, again.predictions.frame_id)
+    with pytest.raises(ValueError, match="max_frames must be >= 1"):
+        evaluate(path, data, max_frames=0)
+
+
+def test_cli_eval_defaults_to_the_validation_split(case, capsys):
+    from nanomlip.cli.main import build_parser, main
+
+    path, data = case
+    evaluate_parser = build_parser()._subparsers._group_actions[0].choices["eval"]
+    assert evaluate_parser.get_default("split") == "val"
+    assert "training frames included" in evaluate_parser.format_help()
+    code = main(["eval", "--model", str(path), "--data", str(data), "--json",
+                 "--val-fraction", "0.3", "--seed", "0"])  # fmt: skip
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["split"] == "val"
+    code = main(["eval", "--model", str(path), "--data", str(data), "--split", "all",
+                 "--val-fraction", "0.3"])  # fmt: skip
+    assert code == 2 and "would be ignored" in capsys.readouterr().err

@@ -66,7 +66,9 @@ def test_hvp_job_resumes_and_refuses_another_job(teacher_dataset, tmp_path, caps
     args = ["label-hvp", "--data", str(source), "--out", str(out), "--fraction", "0.5",
             "--no-progress"]  # fmt: skip
     assert main(args) == 0
-    assert "wrote 2 chunks" in capsys.readouterr().out  # only the two missing ones
+    printed = capsys.readouterr().out
+    assert "wrote 2 chunks" in printed  # only the two missing ones
+    assert "resumed: reused 1 chunk(s)" in printed and "steady-state" in printed
     with pytest.raises(DatasetError, match="another HVP job"):
         label_hessian_vector_products(source, out, fraction=0.25, progress=False)
     with pytest.raises(DatasetError, match="without HVPs"):

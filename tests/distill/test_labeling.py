@@ -214,3 +214,44 @@ def test_missing_recipe_and_bad_teacher_are_clear_cli_errors(tmp_path, capsys):
     assert main(["label", "--teacher", "orb:v3", "--recipe", str(recipe_file),
                  "--out", str(tmp_path / "o")]) == 2  # fmt: skip
     assert "unknown teacher family" in capsys.readouterr().err
+
+
+def test_a_resumed_run_says_how_many_chunks_it_reused(tmp_path, teacher_spec, capsys):
+    recipe_file = tmp_path / "r.yaml"
+    recipe = {"seed": 1, "elements": ["Cu"], "max_atoms": 8}
+    recipe["samplers"] = [{"name": "close_contacts", "count": 4}]
+    recipe_file.write_text(yaml.safe_dump(recipe))
+    args = ["label", "--teacher", teacher_spec, "--recipe", str(recipe_file), "--out",
+            str(tmp_path / "d"), "--chunk-size", "2", "--no-progress"]  # fmt: skip
+    assert main([*args, "--max-chunks", "1"]) == 0
+    first = capsys.readouterr().out
+    assert "reused" not in first and "steady-state" in first
+    assert main(args) == 0
+    assert "resumed: reused 1 chunk(s) already labelled" in capsys.readouterr().out
+
+
+def test_an_unknown_sampler_leaves_no_manifest(tmp_path, teacher_spec):
+    recipe = parse_recipe({"seed": 0, "samplers": [{"name": "nope", "count": 2}]})
+    with pytest.raises(ValueError, match="unknown sampler 'nope'"):
+        run_labeling(tmp_path / "d", teacher_spec, recipe, progress=False)
+    assert not (tmp_path / "d").exists()
+    bad_option = {"name": "close_contacts", "count": 2, "options": {"colour": 1}}
+    recipe = parse_recipe({"seed": 0, "samplers": [bad_option]})
+    with pytest.raises(ValueError, match="unknown options"):
+        run_labeling(tmp_path / "d", teacher_spec, recipe, progress=False)
+    assert not (tmp_path / "d").exists()
+
+
+def test_seed_structures_are_labelled(tmp_path, teacher_spec):
+    from ase.build import bulk
+    from ase.io import write
+
+    seed = tmp_path / "cu.cif"
+    write(seed, bulk("Cu", "fcc", a=3.61, cubic=True))
+    recipe = parse_recipe({"seed": 0, "elements": ["Cu"], "samplers": [
+        {"name": "structures", "count": 3, "options": {"files": [str(seed)], "max_rattle": 0.05}}
+    ]})  # fmt: skip
+    report = run_labeling(tmp_path / "d", teacher_spec, recipe, chunk_size=2, progress=False)
+    data = LabeledDataset(tmp_path / "d")
+    assert report.frames == 3 and len(data) == 3
+    assert set(data.arrays["category"]) == {"seed"}

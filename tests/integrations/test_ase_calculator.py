@@ -87,3 +87,15 @@ def test_calculator_leaves_the_callers_model_untouched():
     assert model.training
     assert next(model.parameters()).dtype == torch.float32
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_misspelt_or_unknown_keywords_are_errors():
+    with pytest.raises(TypeError, match="'dtpye' \\(did you mean 'dtype'\\?\\)"):
+        NanoCalculator(model=nanomlip.build_model("nano-xs"), dtpye="float64")
+    with pytest.raises(TypeError, match="unknown keyword argument.*'colour'"):
+        NanoCalculator(model=nanomlip.build_model("nano-xs"), colour="red")
+    NanoCalculator(model=nanomlip.build_model("nano-xs"), label="ok", directory=".")
+
+
+def test_the_docstring_names_the_metadata():
+    assert ".metadata" in NanoCalculator.__doc__ or "metadata:" in NanoCalculator.__doc__

@@ -140,3 +140,16 @@ def test_cli_relax_errors(tmp_path, capsys, checkpoint):
     out = tmp_path / "default.extxyz"
     assert main(["relax", str(structure), "--out", str(out), "--steps", "3"]) == 0  # shipped model
     assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("out.cif", "cif"), ("POSCAR", "vasp"), ("o.xyz", "extxyz")]
+)
+def test_cli_relax_writes_the_format_its_name_says(tmp_path, capsys, checkpoint, name, fmt):
+    structure = tmp_path / "si.cif"
+    write(structure, bulk("Si", "diamond", a=5.43, cubic=True))
+    out = tmp_path / name
+    assert main(["relax", str(structure), "--model", str(checkpoint), "--steps", "1",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert f"({fmt})" in capsys.readouterr().out
+    assert len(read(out, format=fmt)) == 8

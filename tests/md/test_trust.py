@@ -81,7 +81,7 @@ def test_cli_check_every_logs_and_stops(tmp_path, capsys):
     assert "trust check: 2 teacher calls" in captured.out
     rows = _thermo(tmp_path / "run" / "thermo.csv")
     assert rows[-1]["step"] == "2" and float(rows[-1][TRUST_COLUMNS[0]]) > 1.0
-    assert main([*args, "--stop-error", "1e9"]) == 0
+    assert main([*args, "--stop-error", "1e9", "--overwrite"]) == 0
     rows = _thermo(tmp_path / "run" / "thermo.csv")
     assert [r["step"] for r in rows if r[TRUST_COLUMNS[0]]] == ["0", "2", "4", "6"]
 

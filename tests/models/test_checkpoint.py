@@ -1,4 +1,6 @@
+import os
 import pickle
+import warnings
 
 import pytest
 import torch
@@ -144,3 +146,34 @@ def test_plain_torchscript_without_metadata_is_rejected(tmp_path):
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(path))
     with pytest.raises(CheckpointError, match="not exported by nanomlip"):
         load_torchscript(path)
+
+
+def test_export_of_a_saved_model_keeps_the_teacher(tmp_path):
+    model = nanomlip.build_model("nano-xs")
+    save_checkpoint(model, tmp_path / "m.safetensors", teacher="sevennet:7net-0")
+    export_torchscript(model, tmp_path / "m.pt")
+    _, metadata = load_torchscript(tmp_path / "m.pt")
+    assert metadata["teacher"] == "sevennet:7net-0"
+
+
+def test_an_untrained_checkpoint_warns_and_a_trained_one_does_not(tmp_path, checkpoint):
+    from nanomlip.models.checkpoint import UntrainedModelWarning
+
+    untrained = save_checkpoint(nanomlip.build_model("nano-xs"), tmp_path / "u.safetensors")
+    with pytest.warns(UntrainedModelWarning, match="UNTRAINED"):
+        load_checkpoint(untrained)
+    export_torchscript(load_checkpoint(checkpoint), tmp_path / "t.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UntrainedModelWarning)
+        load_checkpoint(checkpoint)  # it names a teacher
+        load_torchscript(tmp_path / "t.pt")
+
+
+def test_saved_files_are_readable_by_others(tmp_path, checkpoint):
+    old = os.umask(0o022)
+    try:
+        paths = [save_checkpoint(nanomlip.build_model("nano-xs"), tmp_path / "a.safetensors")]
+        paths.append(export_torchscript(load_checkpoint(checkpoint), tmp_path / "a.pt"))
+    finally:
+        os.umask(old)
+    assert [oct(p.stat().st_mode & 0o777) for p in paths] == ["0o644", "0o644"]

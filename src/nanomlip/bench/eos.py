@@ -270,8 +270,19 @@ def parse_model_specs(text: str) -> list[ModelSpec]:
     return specs
 
 
+#: File suffixes a student label drops (``runs/x/model.safetensors`` -> ``model``).
+_MODEL_SUFFIXES = (".safetensors", ".pt")
+
+
 def _default_label(kind: str, target: str) -> str:
-    return Path(target).stem if kind == "student" else target
+    """A student's label: its registered name as given (``nano-5.0``), else the file stem."""
+    if kind != "student":
+        return target
+    name = Path(target).name
+    for suffix in _MODEL_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 @dataclass

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nanomlip.cli import bench_electrolytes, bench_lattice
 from nanomlip.models.config import available_presets
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     kinds = bench.add_subparsers(dest="bench_kind", required=True)
     _add_speed_parser(kinds)
     _add_eos_parser(kinds)
+    bench_electrolytes.add_parsers(kinds)
+    bench_lattice.add_lattice_parser(kinds)
 
 
 def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:

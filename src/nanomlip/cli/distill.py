@@ -34,18 +34,32 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("--model", required=True, help="checkpoint, TorchScript or name")
     evaluate.add_argument("--data", required=True, type=Path, help="labelled dataset folder")
-    evaluate.add_argument("--split", choices=["val", "all"], default="all")
+    evaluate.add_argument(
+        "--split",
+        choices=["val", "all"],
+        default="val",
+        help="val: the validation frames of the model's training run (default); all: every "
+        "frame, training frames included",
+    )
     evaluate.add_argument("--out", type=Path, help="folder for eval.json, eval.md, parity.png")
     evaluate.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     evaluate.add_argument("--device", default="cpu")
     evaluate.add_argument("--batch-size", type=int, default=16, help="frames per batch")
-    evaluate.add_argument("--val-fraction", type=float, help="override the model's split")
-    evaluate.add_argument("--seed", type=int, help="override the model's split seed")
+    evaluate.add_argument(
+        "--val-fraction", type=float, help="override the model's validation fraction (--split val)"
+    )
+    evaluate.add_argument("--seed", type=int, help="override the model's split seed (--split val)")
+    evaluate.add_argument(
+        "--max-frames",
+        type=int,
+        help="evaluate a fixed random sample of at most this many frames of the split",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(handler=run_eval)
 
 
 def run_distill(args: argparse.Namespace) -> int:
+    from nanomlip._progress import format_rate
     from nanomlip.distill.config import load_config
     from nanomlip.distill.trainer import MODEL, train
 
@@ -62,7 +76,8 @@ def run_distill(args: argparse.Namespace) -> int:
     state = result.state
     print(
         f"stopped by {result.stopped_by} at step {state.step} (epoch {state.epoch}); "
-        f"this run: {result.steps} steps, {result.steps_per_second:.2f} steps/s, "
+        f"this run: {result.steps} steps, {result.steps_per_second:.2f} steps/s overall "
+        f"({format_rate(result.steady_steps_per_second)} steady-state), "
         f"{result.frames_per_second:.1f} frames/s"
     )
     if state.history and state.history[-1].get("report"):
@@ -93,6 +108,7 @@ def run_eval(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         val_fraction=args.val_fraction,
         seed=args.seed,
+        max_frames=args.max_frames,
     )
     evaluation.info["command"] = args.command_line
     if args.json:

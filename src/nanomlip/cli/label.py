@@ -24,6 +24,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="teacher",
         help="calculator for liquid/amorphous MD snapshots: teacher, none or nanomlip:MODEL",
     )
+    parser.add_argument(
+        "--fast-driver",
+        default="none",
+        help="cheap calculator for the MD snapshots of real crystals (corpus sampler): "
+        "none, teacher or nanomlip:MODEL",
+    )
     parser.add_argument("--max-force", type=float, default=100.0, help="reject above, eV/Å")
     parser.add_argument("--max-energy", type=float, default=50.0, help="reject |E|/atom above, eV")
     parser.add_argument("--max-stress", type=float, default=500.0, help="reject above, GPa")
@@ -49,6 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nanomlip._progress import format_rate
     from nanomlip.distill.labeling import RejectionRules, run_labeling
     from nanomlip.sampling.base import load_recipe
 
@@ -65,18 +72,24 @@ def run(args: argparse.Namespace) -> int:
         rules=RejectionRules(args.max_force, args.max_energy, args.max_stress),
         progress=not args.no_progress,
         max_chunks=args.max_chunks,
+        fast_driver=args.fast_driver,
     )
     rejected = ", ".join(f"{n} {reason}" for reason, n in report.rejected.items()) or "none"
+    if report.reused_chunks:
+        print(f"resumed: reused {report.reused_chunks} chunk(s) already labelled in {args.out}")
+    steady = format_rate(report.steady_frames_per_second, 3)
     print(
         f"labelled {report.frames} frames ({report.atoms} atoms) in {report.chunks} chunks, "
         f"{report.seconds:.1f} s with {report.workers} worker(s): "
-        f"{report.frames_per_second:.2f} frames/s, {report.atoms_per_second:.1f} atoms/s; "
+        f"{report.frames_per_second:.2f} frames/s overall ({steady} steady-state), "
+        f"{report.atoms_per_second:.1f} atoms/s; "
         f"rejected: {rejected}"
     )
     return 0
 
 
 def run_hvp(args: argparse.Namespace) -> int:
+    from nanomlip._progress import format_rate
     from nanomlip.distill.hvp_labels import label_hessian_vector_products
 
     report = label_hessian_vector_products(
@@ -89,8 +102,11 @@ def run_hvp(args: argparse.Namespace) -> int:
         max_chunks=args.max_chunks,
         progress=not args.no_progress,
     )
+    if report.reused_chunks:
+        print(f"resumed: reused {report.reused_chunks} chunk(s) already written in {args.out}")
     print(
         f"wrote {report.chunks} chunks, {report.frames} frames with teacher HVPs, "
-        f"{report.seconds:.1f} s with {report.workers} worker(s)"
+        f"{report.seconds:.1f} s with {report.workers} worker(s) "
+        f"({format_rate(report.steady_chunks_per_second)} chunks/s steady-state)"
     )
     return 0

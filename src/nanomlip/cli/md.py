@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from nanomlip.cli.relax import add_model_options, calculator_from_args
+from nanomlip.cli.relax import add_model_options, add_structure_options, calculator_from_args
 from nanomlip.cli.trust import add_trust_options, trust_from_args, trust_summary
 
 if TYPE_CHECKING:
+    from ase import Atoms
+
+    from nanomlip.integrations.ase_calculator import NanoCalculator
     from nanomlip.md import MDConfig
+
+
+@dataclass
+class _PreparedRun:
+    """Everything ``run_md`` needs, built and checked before any file is touched."""
+
+    atoms: Atoms
+    calculator: NanoCalculator
+    out_dir: Path
+    start_step: int
+    start_time_ps: float
+    record: dict[str, Any]
+    notes: list[str]
+
 
 #: Kept in sync with :data:`nanomlip.md.dynamics.ENSEMBLES` (not imported: ASE is slow).
 _ENSEMBLE_HELP = "nve | nvt-langevin | nvt-nose-hoover | npt-mtk | npt-berendsen"
@@ -24,10 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Molecular dynamics with a trajectory, a thermo CSV and live ns/day. "
         "Stops with an error (exit 1) on non-finite energy/forces or runaway temperature.",
     )
-    parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
-    parser.add_argument(
-        "--supercell", help="repeat the structure first: N or NxMxK (e.g. 5 -> 5x5x5)"
-    )
+    add_structure_options(parser)
     add_model_options(parser)
     parser.add_argument("--ensemble", default="nvt-langevin", help=_ENSEMBLE_HELP)
     parser.add_argument(
@@ -58,6 +73,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="continue from the last frame in --out-dir, appending to its files",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in a non-empty --out-dir (refused otherwise)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_trust_options(parser)
     parser.set_defaults(handler=run)
@@ -87,33 +107,63 @@ def _config(args: argparse.Namespace) -> MDConfig:
     return config
 
 
-def run(args: argparse.Namespace) -> int:
-    from nanomlip.md import (
-        SimulationError,
-        format_md_summary,
-        load_restart,
-        make_supercell,
-        read_structure,
-        run_md,
+def _prepare_run(args: argparse.Namespace, config: MDConfig) -> _PreparedRun:
+    """Check every input and build the start state; nothing is written here."""
+    from nanomlip.data.inputs import check_structure
+    from nanomlip.md import load_restart, make_supercell, read_structure
+    from nanomlip.md.run_folder import (
+        Segment,
+        check_output_folder,
+        continue_run_record,
+        new_run_record,
+        read_run_record,
     )
 
-    config = _config(args)
-    atoms = make_supercell(read_structure(args.file), args.supercell)
     out_dir = args.out_dir or args.file.with_name(f"{args.file.stem}_md")
-    start_step, start_time = 0, 0.0
-    if args.restart:
-        atoms, start_step, start_time = load_restart(out_dir, config.traj_format)
+    check_output_folder(out_dir, restart=args.restart, overwrite=args.overwrite)
+    atoms = make_supercell(read_structure(args.file, args.index), args.supercell)
     calculator = calculator_from_args(args)
+    check_structure(atoms, str(args.file), calculator.species)
+    start_step, start_time, notes = 0, 0.0, []
+    if args.restart:
+        record = read_run_record(out_dir)
+        atoms, start_step, start_time = load_restart(out_dir, config.traj_format)
+        check_structure(atoms, f"the last frame in {out_dir}", calculator.species)
+    segment = Segment(
+        start_step=start_step,
+        ensemble=config.ensemble,
+        temperature_K=config.temperature_K,
+        pressure_GPa=config.pressure_GPa,
+        timestep_fs=config.timestep_fs,
+        model=f"preset:{args.preset}" if args.preset else str(args.model or "default"),
+    )
+    if args.restart:
+        record, notes = continue_run_record(record, args.file, args.supercell, segment)
+    else:
+        record = new_run_record(args.file, args.supercell, segment)
+    return _PreparedRun(atoms, calculator, out_dir, start_step, start_time, record, notes)
+
+
+def run(args: argparse.Namespace) -> int:
+    from nanomlip.md import SimulationError, format_md_summary, run_md
+    from nanomlip.md.run_folder import drift_start_step, write_run_record
+
+    config = _config(args)
     trust = trust_from_args(args)
+    prepared = _prepare_run(args, config)
+    for note in prepared.notes:
+        print(note)
     try:
         result = run_md(
-            atoms,
+            prepared.atoms,
             config,
-            out_dir,
-            calculator=calculator,
-            start_step=start_step,
-            start_time_ps=start_time,
+            prepared.out_dir,
+            calculator=prepared.calculator,
+            start_step=prepared.start_step,
+            start_time_ps=prepared.start_time_ps,
             progress=not args.no_progress,
+            drift_from_step=drift_start_step(prepared.record),
+            on_start=lambda out_dir: write_run_record(out_dir, prepared.record),
             trust=trust,
         )
     except SimulationError as error:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
+from typing import Any
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -12,8 +14,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=run_list)
 
-    info = subparsers.add_parser("info", help="metadata of a checkpoint or TorchScript file")
+    info = subparsers.add_parser(
+        "info", help="summary of a checkpoint or TorchScript file (--json: all metadata)"
+    )
     info.add_argument("model", help="checkpoint, TorchScript file or registered name")
+    info.add_argument("--json", action="store_true", help="print the full metadata as JSON")
     info.set_defaults(handler=run_info)
 
     export = subparsers.add_parser("export", help="export a checkpoint to TorchScript")
@@ -75,10 +80,62 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     from nanomlip.integrations.ase_calculator import NanoCalculator
+    from nanomlip.models.checkpoint import UntrainedModelWarning
 
-    calculator = NanoCalculator(model=args.model)
-    print(json.dumps(calculator.metadata, indent=2, default=str))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UntrainedModelWarning)  # the summary says it
+        calculator = NanoCalculator(model=args.model)
+    if args.json:
+        print(json.dumps(calculator.metadata, indent=2, default=str))
+    else:
+        print("\n".join(model_summary(str(args.model), calculator.metadata)))
     return 0
+
+
+def _mae_line(val: dict[str, Any]) -> str:
+    parts = [
+        f"E {val['energy_mae_meV_per_atom']:.1f} meV/atom",
+        f"F {val['forces_mae_meV_per_A']:.0f} meV/Å",
+    ]
+    if val.get("stress_mae_GPa") is not None:
+        parts.append(f"S {val['stress_mae_GPa']:.2f} GPa")
+    return ", ".join(parts) + f" ({val.get('n_frames', '?')} frames)"
+
+
+def model_summary(name: str, metadata: dict[str, Any]) -> list[str]:
+    """A dozen lines about a model from its metadata (``info MODEL``)."""
+    from ase.data import chemical_symbols
+
+    from nanomlip.models.checkpoint import is_untrained
+
+    species = [chemical_symbols[int(z)] for z in metadata.get("species", [])]
+    shown = " ".join(species) if len(species) <= 12 else f"{species[0]} .. {species[-1]}"
+    lines = [
+        f"model        {name}",
+        f"preset       {metadata.get('preset') or '-'}, "
+        f"{metadata.get('num_parameters', 0):,} parameters, {metadata.get('dtype', '?')}",
+        f"cutoff       {metadata.get('cutoff')} Å",
+        f"elements     {len(species)} ({shown})",
+    ]
+    if is_untrained(metadata):
+        lines.append("training     none: UNTRAINED (numbers test the pipeline, not physics)")
+    else:
+        training = metadata.get("training") or {}
+        lines += [
+            f"teacher      {metadata.get('teacher') or '-'} "
+            f"({metadata.get('teacher_version') or '?'})",
+            f"dataset      {metadata.get('dataset') or '-'}",
+            f"training     step {training.get('step', '?')}, epoch {training.get('epoch', '?')}, "
+            f"{training.get('n_train_frames', '?')} training frames",
+        ]
+        if training.get("val"):
+            lines.append(f"validation   {_mae_line(training['val'])}")
+    lines += [
+        f"made by      nanomlip {metadata.get('nanomlip_version', '?')}, "
+        f"{metadata.get('created', '?')}",
+        "(nanomlip info MODEL --json prints all metadata)",
+    ]
+    return lines
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -92,6 +92,7 @@ def write_datasheet(root: str | Path, out: str | Path, command: str) -> Path:
         f"{summary['labeling_seconds'] / 3600:.2f} CPU-worker-hours",
         "",
         *_hvp_lines(data),
+        *_source_lines(data, out),
         "## Frames per category",
         "| category | frames |",
         "|---|---|",
@@ -135,5 +136,43 @@ def _hvp_lines(data: LabeledDataset) -> list[str]:
         f"- {frames} frames ({frames / len(data):.1%}) carry `hvp` (eV/Å²) along a Gaussian "
         f"`hvp_vector`; central difference h = {job['step_A']} Å, frame share "
         f"{job['fraction']}, seed {job['seed']}, made from `{job['source']}`",
+        "",
+    ]
+
+
+def _source_lines(data: LabeledDataset, out: Path) -> list[str]:
+    """Where the frames of real-structure samplers came from, with the licences.
+
+    Writes ``SOURCES.csv.gz`` (frame index, seed structure) beside the datasheet.
+    """
+    import gzip
+
+    from nanomlip.sampling.corpus import LICENCES, CorpusError, frame_sources
+
+    recipe = data.manifest.get("recipe") or {}
+    corpus_specs = [s for s in recipe.get("samplers", []) if s["name"] == "corpus"]
+    if not corpus_specs:
+        return []
+    lines = ["## Sources of the real structures", "| source | licence |", "|---|---|"]
+    names = sorted({(s.get("options") or {}).get("source", "oqmd_icsd") for s in corpus_specs})
+    lines += [f"| `{name}` | {LICENCES.get(name.partition(':')[0], '?')} |" for name in names]
+    try:
+        from nanomlip.teachers.spec import load_teacher
+
+        elements = load_teacher(data.manifest["teacher"]["spec"]).elements
+        sources = frame_sources(recipe, data.arrays["seed"].tolist(), elements)
+    except (CorpusError, ValueError, ImportError) as error:
+        return [*lines, "", f"(seed structures not listed: {error})", ""]
+    table = out.parent / "SOURCES.csv.gz"
+    rows = ["frame_index,seed_structure"] + [
+        f"{int(i)},{source}" for i, source in zip(data.arrays["frame_index"], sources, strict=True)
+    ]
+    with gzip.open(table, "wt") as handle:
+        handle.write("\n".join(rows) + "\n")
+    used = len({s for s in sources if s})
+    return [
+        *lines,
+        "",
+        f"- {used} distinct seed structures; every frame's seed is listed in `{table.name}`",
         "",
     ]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.data import chemical_symbols
+
+from nanomlip._files import temporary_file
 
 DATASET_FORMAT = "nanomlip-dataset"
 DATASET_VERSION = 1
@@ -146,8 +147,7 @@ def write_chunk(root: Path, chunk_id: int, arrays: dict[str, np.ndarray]) -> Pat
     """Write the arrays of chunk ``chunk_id`` atomically (temporary file + rename)."""
     target = chunk_path(root, chunk_id)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
-    os.close(handle)
+    tmp = temporary_file(target.parent, prefix=".tmp-", suffix=".npz")
     try:
         np.savez_compressed(tmp, **arrays)
         os.replace(tmp, target)

@@ -26,6 +26,7 @@ _CHOICES = {
     "dtype": ("float32", "float64"),
     "schedule": ("cosine", "exponential", "constant"),
     "energy_scale": ("global", "per_element", "none"),
+    "split_by": ("group", "composition"),
 }
 
 
@@ -66,6 +67,9 @@ class TrainConfig:
         energy_scale: ``atomic_energy_scale`` from the RMS force: ``global``,
             ``per_element`` or ``none`` (1).
         fit_reference_energies: Fit per-element reference energies by least squares.
+        teacher_statistics: Start the per-element energy shift and scale from the
+            dataset's teacher where it exposes them (SevenNet's atomic-energy rescale, as
+            SevenNet-Nano did); elements it lacks keep the fitted values.
         eval_every: Evaluate every this many steps (0: at the end of every epoch only).
         checkpoint_every: Write ``checkpoint_last.pt`` every this many steps (also at
             epoch ends).
@@ -86,6 +90,9 @@ class TrainConfig:
             their structure group, and groups new to them go to validation by a hash of
             the group name with probability ``val_fraction``. This keeps the earlier run's
             held-out groups out of training when a dataset grows. ``None``: split all.
+        split_by: What the validation split keeps whole: ``group`` (the sampler's structure
+            group) or ``composition`` (the reduced formula: no composition is both trained
+            on and held out, across samplers and datasets).
         category_weights: Loss weight of the training frames of each category (the
             dataset's ``category``, e.g. ``{"equilibrium": 4.0}``), like MACE's
             ``config_type_weights``; categories not named weigh 1. Every term becomes a
@@ -120,6 +127,7 @@ class TrainConfig:
     hvp_step: float = 0.01
     energy_scale: str = "global"
     fit_reference_energies: bool = True
+    teacher_statistics: bool = False
     eval_every: int = 0
     checkpoint_every: int = 100
     progress: bool = True
@@ -127,6 +135,7 @@ class TrainConfig:
     device: str = "cpu"
     init_from: str | None = None
     split_base_frames: int | None = None
+    split_by: str = "group"
     category_weights: dict[str, float] = field(default_factory=dict)
     freeze_layers: int = 0
 

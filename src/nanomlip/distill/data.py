@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from nanomlip._progress import progress_bar
 from nanomlip.data.graph import atoms_to_graph
 from nanomlip.data.store import (
     CHUNK_DIR,
@@ -142,12 +143,37 @@ def build_graphs(
     progress: bool = False,
 ) -> list[Graph]:
     """Graphs of the frames ``indices`` (neighbour lists computed once, here)."""
-    from tqdm.auto import tqdm
+    bar = progress_bar(len(indices), desc="graphs", unit="frame", enabled=progress, leave=False)
+    graphs = []
+    for i in indices:
+        graphs.append(frame_graph(dataset, int(i), cutoff, dtype))
+        bar.update(1)
+    bar.close()
+    return graphs
 
-    return [
-        frame_graph(dataset, int(i), cutoff, dtype)
-        for i in tqdm(indices, desc="graphs", disable=not progress, leave=False)
-    ]
+
+def split_keys(arrays: dict[str, np.ndarray], split_by: str) -> list[str]:
+    """What each frame's validation split keeps whole: its group or its reduced formula.
+
+    Args:
+        arrays: Dataset arrays with ``group``, ``numbers`` and ``num_atoms``.
+        split_by: ``"group"`` or ``"composition"``.
+
+    Returns:
+        One key per frame; a composition key reads like ``"8:1,12:1"`` (Z:count of the
+        smallest formula unit, by Z).
+    """
+    if split_by == "group":
+        return arrays["group"].tolist()
+    if split_by != "composition":
+        raise ValueError(f"split_by must be 'group' or 'composition', got {split_by!r}")
+    offsets = np.concatenate([[0], np.cumsum(arrays["num_atoms"])])
+    keys = []
+    for start, stop in zip(offsets[:-1], offsets[1:], strict=True):
+        numbers, counts = np.unique(arrays["numbers"][start:stop], return_counts=True)
+        divisor = int(np.gcd.reduce(counts)) if len(counts) else 1
+        keys.append(",".join(f"{z}:{n // divisor}" for z, n in zip(numbers, counts, strict=True)))
+    return keys
 
 
 def group_split(

@@ -60,6 +60,11 @@ def split_indices(
     if split not in SPLITS:
         raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
     if split == "all":
+        if val_fraction is not None or seed is not None:
+            raise ValueError(
+                "val_fraction and seed choose the validation split; with split 'all' they "
+                "would be ignored (use split 'val')"
+            )
         return np.arange(len(dataset))
     trained = ((metadata.get("training") or {}).get("config")) or {}
     defaults = TrainConfig()
@@ -67,7 +72,7 @@ def split_indices(
     seed = seed if seed is not None else trained.get("seed", defaults.seed)
     fraction = defaults.val_fraction if fraction is None else fraction
     _, val = D.group_split(
-        dataset.arrays["group"].tolist(),
+        D.split_keys(dataset.arrays, trained.get("split_by", "group")),
         float(fraction),
         int(seed),
         base_frames=trained.get("split_base_frames"),
@@ -79,6 +84,20 @@ def split_indices(
     return val
 
 
+#: Seed of the frame sample drawn by ``evaluate(max_frames=...)``.
+SAMPLE_SEED = 0
+
+
+def sample_frames(indices: np.ndarray, max_frames: int | None) -> np.ndarray:
+    """At most ``max_frames`` of ``indices``, drawn with :data:`SAMPLE_SEED`, in order."""
+    if max_frames is None or max_frames >= len(indices):
+        return indices
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+    chosen = np.random.default_rng(SAMPLE_SEED).choice(len(indices), max_frames, replace=False)
+    return indices[np.sort(chosen)]
+
+
 def evaluate(
     model: Any,
     data: str | os.PathLike,
@@ -88,6 +107,7 @@ def evaluate(
     batch_size: int = 16,
     val_fraction: float | None = None,
     seed: int | None = None,
+    max_frames: int | None = None,
 ) -> Evaluation:
     """Errors of ``model`` against the teacher labels of dataset ``data``.
 
@@ -100,6 +120,8 @@ def evaluate(
         batch_size: Frames per batch.
         val_fraction: Override of the validation fraction for ``split="val"``.
         seed: Override of the split seed for ``split="val"``.
+        max_frames: Evaluate a random sample of at most this many frames of the split
+            (drawn with :data:`SAMPLE_SEED`, so the same sample every time).
 
     Raises:
         FileNotFoundError: The dataset or model file does not exist.
@@ -110,6 +132,8 @@ def evaluate(
     calculator = NanoCalculator(model=model, device=device, dtype=dtype)
     dataset = LabeledDataset(data)
     indices = split_indices(dataset, split, calculator.metadata, val_fraction, seed)
+    split_frames = len(indices)
+    indices = sample_frames(indices, max_frames)
     offsets = dataset.atom_offsets
     numbers = np.concatenate(
         [dataset.arrays["numbers"][offsets[i] : offsets[i + 1]] for i in indices]
@@ -125,6 +149,7 @@ def evaluate(
         "dataset": str(data),
         "split": split,
         "n_frames": int(len(indices)),
+        "n_frames_in_split": int(split_frames),
         "teacher": (dataset.manifest.get("teacher") or {}).get("spec"),
     }
     return Evaluation(report, predictions, info)

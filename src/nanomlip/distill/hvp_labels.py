@@ -18,6 +18,7 @@ identically. Chunks are written atomically: the job can be killed and rerun.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from nanomlip._progress import RateMeter
 from nanomlip.data.store import (
     MANIFEST,
     DatasetError,
@@ -52,6 +54,8 @@ class HvpReport:
     frames: int
     seconds: float
     workers: int
+    reused_chunks: int = 0
+    steady_chunks_per_second: float = math.nan
 
 
 def label_hessian_vector_products(
@@ -99,9 +103,11 @@ def label_hessian_vector_products(
         todo = todo[:max_chunks]
     bar = progress_bar(len(todo), progress, unit="chunk", desc="teacher HVPs")
     totals = {"frames": 0}
+    meter = RateMeter()
 
     def record(frames: int) -> None:
         totals["frames"] += frames
+        meter.tick()
         if bar is not None:
             bar.update(1)
 
@@ -111,7 +117,8 @@ def label_hessian_vector_products(
     finally:
         if bar is not None:
             bar.close()
-    return HvpReport(len(todo), totals["frames"], time.perf_counter() - start, workers)
+    seconds = time.perf_counter() - start
+    return HvpReport(len(todo), totals["frames"], seconds, workers, len(done), meter.steady())
 
 
 def _prepare(out: Path, manifest: dict[str, Any], job: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from collections import Counter
@@ -23,6 +24,9 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from nanomlip._optional import MissingDependencyError
+from nanomlip._progress import RateMeter, format_rate
+from nanomlip._progress import progress_bar as shared_progress_bar
 from nanomlip.data.store import (
     CHUNK_DIR,
     DATASET_FORMAT,
@@ -53,6 +57,11 @@ class RejectionRules:
     max_force: float = 100.0
     max_abs_energy_per_atom: float = 50.0
     max_stress: float = 500.0
+
+    def __post_init__(self) -> None:
+        for name, value in dataclasses.asdict(self).items():
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"rejection limit {name} must be a positive number, got {value}")
 
 
 def rejection_reason(label: Label, atoms: Atoms, rules: RejectionRules) -> str | None:
@@ -85,8 +94,13 @@ def prepare_dataset(
     chunk_size: int,
     md_driver: str,
     rules: RejectionRules,
+    fast_driver: str = "none",
 ) -> dict[str, Any]:
-    """Create the manifest, or check that an existing one describes the same job."""
+    """Create the manifest, or check that an existing one describes the same job.
+
+    ``fast_driver`` is written only when set, so that datasets made before it existed
+    resume unchanged.
+    """
     manifest = {
         "format": DATASET_FORMAT,
         "format_version": DATASET_VERSION,
@@ -97,6 +111,8 @@ def prepare_dataset(
         "md_driver": md_driver,
         "rejection_rules": dataclasses.asdict(rules),
     }
+    if fast_driver != "none":
+        manifest["fast_driver"] = fast_driver
     path = Path(out) / "manifest.json"
     if path.exists():
         existing = json.loads(path.read_text())
@@ -106,6 +122,11 @@ def prepare_dataset(
                     f"{str(out)!r} already holds a dataset made with a different {key}; "
                     "rerun with the same options to resume, or choose another --out"
                 )
+        if existing.get("fast_driver", "none") != fast_driver:
+            raise DatasetError(
+                f"{str(out)!r} already holds a dataset made with a different fast_driver; "
+                "rerun with the same options to resume, or choose another --out"
+            )
         return existing
     from nanomlip import __version__
 
@@ -146,7 +167,10 @@ def _worker_state(out: str) -> tuple[Teacher, FrameGenerator, dict[str, Any]]:
         teacher = load_teacher(manifest["teacher"]["spec"])
         recipe = parse_recipe(manifest["recipe"])
         driver = _md_calculator_factory(manifest["md_driver"], teacher)
-        generator = FrameGenerator(recipe, teacher.elements, md_calculator=driver)
+        fast = _md_calculator_factory(manifest.get("fast_driver", "none"), teacher)
+        generator = FrameGenerator(
+            recipe, teacher.elements, md_calculator=driver, fast_calculator=fast
+        )
         _WORKER_CACHE[out] = (teacher, generator, manifest)
     return _WORKER_CACHE[out]
 
@@ -168,6 +192,8 @@ def label_chunk(out: str, chunk_id: int, batch_size: int = 8) -> dict[str, Any]:
     for frame_index in range(first, last):
         try:
             batch.append((frame_index, generator.frame(frame_index)))
+        except MissingDependencyError:
+            raise  # an uninstalled extra is the user's to fix, not a rejected frame
         except Exception as error:  # noqa: BLE001 - any sampler failure is recorded, not fatal
             writer.reject(frame_index, f"sampler error: {type(error).__name__}: {error}")
         if len(batch) == batch_size or (frame_index == last - 1 and batch):
@@ -243,6 +269,8 @@ class LabelingReport:
     chunks: int
     seconds: float
     workers: int
+    reused_chunks: int = 0
+    steady_frames_per_second: float = math.nan
 
     @property
     def frames_per_second(self) -> float:
@@ -265,6 +293,7 @@ def run_labeling(
     rules: RejectionRules | None = None,
     progress: bool = True,
     max_chunks: int | None = None,
+    fast_driver: str = "none",
 ) -> LabelingReport:
     """Label every missing chunk of ``out`` and report throughput.
 
@@ -282,6 +311,8 @@ def run_labeling(
         rules: Rejection limits.
         progress: Show a progress bar (frames, rate, ETA).
         max_chunks: Label at most this many chunks (for benchmarks and tests).
+        fast_driver: Cheap calculator for the MD snapshots of real crystals (``none``,
+            ``teacher`` or ``nanomlip:MODEL``).
     """
     out_path = Path(out)
     rules = rules or RejectionRules()
@@ -290,14 +321,22 @@ def run_labeling(
     if chunk_size < 1:
         raise ValueError("--chunk-size must be at least 1")
     teacher = load_teacher(teacher_spec)
-    _md_calculator_factory(md_driver, teacher)  # validate early
-    prepare_dataset(out_path, teacher, recipe, chunk_size, md_driver, rules)
+    # Validate everything (MD drivers, sampler names and options) before writing anything.
+    FrameGenerator(
+        recipe,
+        teacher.elements,
+        md_calculator=_md_calculator_factory(md_driver, teacher),
+        fast_calculator=_md_calculator_factory(fast_driver, teacher),
+    )
+    prepare_dataset(out_path, teacher, recipe, chunk_size, md_driver, rules, fast_driver)
     remove_stale_temporaries(out_path)
     todo = pending_chunks(out_path, recipe.num_frames, chunk_size)
+    reused = (recipe.num_frames + chunk_size - 1) // chunk_size - len(todo)
     if max_chunks is not None:
         todo = todo[:max_chunks]
     frames_todo = sum(min((k + 1) * chunk_size, recipe.num_frames) - k * chunk_size for k in todo)
     bar = progress_bar(frames_todo, progress)
+    meter = RateMeter()
     totals = {"frames": 0, "atoms": 0}
     rejected: Counter[str] = Counter()
 
@@ -305,9 +344,14 @@ def run_labeling(
         totals["frames"] += stats["frames"]
         totals["atoms"] += stats["atoms"]
         rejected.update(stats["rejected"])
+        meter.tick(stats["frames"])
         if bar is not None:
             bar.update(stats["frames"] + sum(stats["rejected"].values()))
-            bar.set_postfix(atoms=totals["atoms"], rejected=sum(rejected.values()))
+            bar.set_postfix(
+                atoms=totals["atoms"],
+                rejected=sum(rejected.values()),
+                steady=f"{format_rate(meter.steady())} frames/s",
+            )
 
     start = time.perf_counter()
     try:
@@ -327,16 +371,16 @@ def run_labeling(
         chunks=len(todo),
         seconds=time.perf_counter() - start,
         workers=workers,
+        reused_chunks=reused,
+        steady_frames_per_second=meter.steady(),
     )
 
 
 def progress_bar(total: int, enabled: bool, unit: str = "frame", desc: str = "labelling"):
-    """A tqdm bar over ``total`` items, or None when ``enabled`` is false."""
+    """A progress bar over ``total`` items (plain lines in a log), or None when disabled."""
     if not enabled:
         return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit=unit, desc=desc, smoothing=0.1)
+    return shared_progress_bar(total, desc=desc, unit=unit)
 
 
 def remove_stale_temporaries(out: Path) -> None:

@@ -44,6 +44,7 @@ import torch
 import yaml
 
 from nanomlip import _keys as K
+from nanomlip._progress import RateMeter, format_rate, progress_bar
 from nanomlip.data.graph import collate, to_device
 from nanomlip.data.store import LabeledDataset
 from nanomlip.distill import data as D
@@ -108,7 +109,7 @@ def load_training_data(
     """
     dataset = LabeledDataset(root)
     train_index, val_index = D.group_split(
-        dataset.arrays["group"].tolist(),
+        D.split_keys(dataset.arrays, config.split_by),
         config.val_fraction,
         config.seed,
         base_frames=config.split_base_frames,
@@ -160,6 +161,8 @@ def build_student(
         if config.energy_scale != "none"
         else {}
     )
+    if config.teacher_statistics:
+        shifts, scales = _with_teacher_statistics(data, elements, shifts, scales)
     default_scale = float(np.mean(list(scales.values()))) if scales else 1.0
     with torch.no_grad():
         model.atomic_energy_shift.copy_(stats.per_element_table(shifts, 0.0))
@@ -188,6 +191,29 @@ def _initial_checkpoint(
     previous = (model.metadata.get("training") or {}).get("statistics") or {}
     statistics = {**previous, "init_from": str(config.init_from)}
     return model, statistics
+
+
+def _with_teacher_statistics(
+    data: TrainingData, elements: list[int], shifts: dict[int, float], scales: dict[int, float]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """``shifts`` and ``scales`` with the dataset teacher's values for ``elements``.
+
+    Raises:
+        ValueError: The teacher exposes no per-element shift and scale.
+    """
+    from nanomlip.teachers.spec import load_teacher
+
+    spec = (data.dataset.manifest.get("teacher") or {}).get("spec")
+    statistics = load_teacher(spec).energy_statistics() if spec else None
+    if statistics is None:
+        raise ValueError(
+            f"teacher_statistics: the dataset's teacher {spec!r} exposes no per-element "
+            "energy shift and scale; set teacher_statistics: false"
+        )
+    teacher_shifts, teacher_scales = statistics
+    shifts = {**shifts, **{z: teacher_shifts[z] for z in elements if z in teacher_shifts}}
+    scales = {**scales, **{z: teacher_scales[z] for z in elements if z in teacher_scales}}
+    return shifts, scales
 
 
 def _reference_energies(data: TrainingData, train_atoms: np.ndarray) -> dict[int, float]:
@@ -337,6 +363,8 @@ class TrainResult:
         steps: Optimizer steps taken in this invocation.
         frames: Training frames processed in this invocation.
         seconds: Wall time of those steps (s), excluding evaluation and checkpoints.
+        steady_steps_per_second: Steps per second without the first 10 % of the steps
+            (``nan`` under two steps).
     """
 
     out: Path
@@ -345,6 +373,7 @@ class TrainResult:
     steps: int
     frames: int
     seconds: float
+    steady_steps_per_second: float = math.nan
 
     @property
     def steps_per_second(self) -> float:
@@ -634,19 +663,20 @@ class Trainer:
             torch.set_num_threads(previous)
 
     def _fit(self) -> TrainResult:
-        from tqdm.auto import tqdm
-
         started = time.perf_counter()
         steps = frames = 0
         seconds = 0.0
         stopped_by = "max_epochs"
+        # Steps against the time spent in them (evaluation and checkpoints left out).
+        meter = RateMeter(clock=lambda: seconds)
         while self.state.epoch < self.config.max_epochs:
             batches = self._epoch_batches(self.state.epoch)
-            bar = tqdm(
-                total=len(batches),
+            bar = progress_bar(
+                len(batches),
                 initial=self.state.position,
                 desc=f"epoch {self.state.epoch + 1}/{self.config.max_epochs}",
-                disable=not self.config.progress,
+                unit="step",
+                enabled=self.config.progress,
                 leave=False,
             )
             for members in batches[self.state.position :]:
@@ -661,7 +691,10 @@ class Trainer:
                 frames += len(members)
                 self._after_step(terms, elapsed, len(batches))
                 bar.update(1)
-                bar.set_postfix(loss=f"{terms['loss']:.4g}")
+                meter.tick()
+                bar.set_postfix(
+                    loss=f"{terms['loss']:.4g}", steady=f"{format_rate(meter.steady())} steps/s"
+                )
                 for callback in self.callbacks:
                     callback(self)
             bar.close()
@@ -669,7 +702,8 @@ class Trainer:
                 break
             stopped_by = "max_epochs"
         self._finish()
-        return TrainResult(self.out, self.state, stopped_by, steps, frames, seconds)
+        steady = meter.steady()
+        return TrainResult(self.out, self.state, stopped_by, steps, frames, seconds, steady)
 
     def _limit_reached(self, started: float) -> str:
         config = self.config

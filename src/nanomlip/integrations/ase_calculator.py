@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 import os
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
-from ase.data import chemical_symbols
 
 from nanomlip import _keys as K
 from nanomlip.data.graph import atoms_to_graph, to_device
+from nanomlip.data.inputs import check_species
 from nanomlip.integrations import allocator
 from nanomlip.models.checkpoint import (
     TORCHSCRIPT_METADATA_FILE,
@@ -24,6 +25,9 @@ from nanomlip.models.checkpoint import (
 )
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import load_model, registered_models
+
+if TYPE_CHECKING:
+    from nanomlip.md.dispersion import D3Dispersion
 
 #: Registered name of the model that ``NanoCalculator()`` loads with no arguments.
 DEFAULT_MODEL = "nano-5.0"
@@ -41,17 +45,24 @@ def _is_torchscript_file(reference: Any) -> bool:
     return any(name.endswith(f"extra/{TORCHSCRIPT_METADATA_FILE}") for name in names)
 
 
-def check_species(numbers: np.ndarray, supported: list[int]) -> None:
-    """Raise ``ValueError`` naming the elements of ``numbers`` outside ``supported``."""
-    unknown = sorted(set(int(z) for z in numbers) - set(supported))
-    if unknown:
-        names = [
-            chemical_symbols[z] if 0 <= z < len(chemical_symbols) else f"Z={z}" for z in unknown
-        ]
-        known = " ".join(chemical_symbols[z] for z in supported)
-        raise ValueError(
-            f"the model does not know element(s) {', '.join(names)}; it supports: {known}"
-        )
+#: Keywords that :class:`NanoCalculator` passes on to ASE's ``Calculator``.
+ASE_CALCULATOR_OPTIONS = ("restart", "ignore_bad_restart_file", "label", "atoms", "directory")
+
+
+def _check_calculator_options(kwargs: dict[str, Any], own: list[str]) -> None:
+    """Raise ``TypeError`` for keywords neither NanoCalculator (``own``) nor ASE takes."""
+    unknown = sorted(set(kwargs) - set(ASE_CALCULATOR_OPTIONS))
+    if not unknown:
+        return
+    accepted = [*own, *ASE_CALCULATOR_OPTIONS]
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, accepted, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise TypeError(
+        f"NanoCalculator got unknown keyword argument(s) {', '.join(hints)}; "
+        f"it accepts {', '.join(accepted)}"
+    )
 
 
 class NanoCalculator(Calculator):
@@ -63,11 +74,23 @@ class NanoCalculator(Calculator):
             or a registered model name. ``None`` loads the shipped default model.
         device: Torch device, e.g. ``"cpu"`` or ``"cuda"``.
         dtype: ``"float32"`` (fast) or ``"float64"`` (precise).
-        **kwargs: Passed to :class:`ase.calculators.calculator.Calculator`.
+        dispersion: ``None``, ``"d3"`` (D3(BJ) with PBE parameters, the teacher's
+            functional), ``"d3:<functional>"`` or a :class:`~nanomlip.md.dispersion.D3Dispersion`,
+            added to every result (see :mod:`nanomlip.md.dispersion`).
+        **kwargs: ASE's own calculator options (:data:`ASE_CALCULATOR_OPTIONS`, e.g.
+            ``label``, ``directory``); any other keyword is a ``TypeError``.
 
     Results: ``energy`` and ``free_energy`` (eV), ``forces`` (eV/Å), ``energies``
     (per atom, eV), and ``stress`` (eV/Å^3, Voigt order) for structures periodic
     in all three directions.
+
+    Attributes:
+        metadata: What the model file says about itself (dict): ``species``
+            (atomic numbers), ``cutoff`` (Å), ``teacher``, ``dataset``, ``training``,
+            ``num_parameters``, ``nanomlip_version``, ... (``nanomlip info MODEL``
+            prints it).
+        cutoff: Radial cutoff of the model, in Å.
+        species: Atomic numbers the model knows.
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
@@ -77,9 +100,18 @@ class NanoCalculator(Calculator):
         model: NanoModel | str | os.PathLike | None = None,
         device: str = "cpu",
         dtype: str = "float32",
+        dispersion: str | D3Dispersion | None = None,
         **kwargs: Any,
     ) -> None:
+        parameters = inspect.signature(type(self).__init__).parameters.values()
+        own = [p.name for p in parameters if p.name != "self" and p.kind != p.VAR_KEYWORD]
+        _check_calculator_options(kwargs, own)
         super().__init__(**kwargs)
+        self.dispersion: D3Dispersion | None = None
+        if dispersion is not None:
+            from nanomlip.md.dispersion import make_dispersion  # lazy: nanomlip.md loads ASE MD
+
+            self.dispersion = make_dispersion(dispersion)
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {list(_DTYPES)}, got {dtype!r}")
         self.device = torch.device(device)
@@ -139,3 +171,7 @@ class NanoCalculator(Calculator):
         if self.atoms.pbc.all():
             stress = output[K.STRESS][0].detach().cpu().double().numpy()
             self.results["stress"] = stress.flat[[0, 4, 8, 5, 2, 1]].copy()
+        if self.dispersion is not None:
+            from nanomlip.md.dispersion import add_dispersion_results
+
+            add_dispersion_results(self.results, self.dispersion, self.atoms, properties)

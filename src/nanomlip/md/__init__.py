@@ -1,5 +1,6 @@
 """Simulation drivers: geometry relaxation and molecular dynamics with any ASE calculator."""
 
+from nanomlip.md.dispersion import D3Dispersion, make_dispersion, with_dispersion
 from nanomlip.md.dynamics import (
     ENSEMBLES,
     MDConfig,
@@ -17,6 +18,16 @@ from nanomlip.md.io import (
     read_last_frame,
     read_structure,
 )
+from nanomlip.md.observables import (
+    ArrheniusFit,
+    Diffusion,
+    block_average,
+    density_series,
+    diffusivity,
+    displacements,
+    fit_arrhenius,
+    radial_distribution,
+)
 from nanomlip.md.relax import OPTIMIZERS, RelaxResult, format_relax_summary, relax
 from nanomlip.md.thermo import (
     THERMO_COLUMNS,
@@ -31,6 +42,17 @@ from nanomlip.md.thermo import (
 )
 
 __all__ = [
+    "D3Dispersion",
+    "make_dispersion",
+    "with_dispersion",
+    "ArrheniusFit",
+    "Diffusion",
+    "block_average",
+    "density_series",
+    "diffusivity",
+    "displacements",
+    "fit_arrhenius",
+    "radial_distribution",
     "ENSEMBLES",
     "OPTIMIZERS",
     "THERMO_COLUMNS",

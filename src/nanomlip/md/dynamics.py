@@ -42,6 +42,7 @@ from ase.md.nose_hoover_chain import MTKNPT, IsotropicMTKNPT, NoseHooverChainNVT
 from ase.md.nptberendsen import Inhomogeneous_NPTBerendsen, NPTBerendsen
 from ase.md.verlet import VelocityVerlet
 
+from nanomlip._progress import RateMeter, format_rate, progress_bar
 from nanomlip.md.errors import SimulationError
 from nanomlip.md.io import TRAJECTORY_FORMATS, TrajectoryWriter, read_last_frame, trajectory_path
 from nanomlip.md.thermo import (
@@ -70,6 +71,19 @@ DEFAULT_NVE_MAX_TEMPERATURE_K: float = 5000.0
 
 #: Name of the thermo log inside the output directory.
 THERMO_FILE: str = "thermo.csv"
+
+
+#: Settings of :class:`MDConfig` that must be finite numbers (or ``None``).
+_FLOAT_SETTINGS = (
+    "temperature_K",
+    "pressure_GPa",
+    "timestep_fs",
+    "max_temperature_K",
+    "friction_per_ps",
+    "tdamp_fs",
+    "pdamp_fs",
+    "bulk_modulus_GPa",
+)
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,10 @@ class MDConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first invalid setting."""
+        for name in _FLOAT_SETTINGS:
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
         checks: list[tuple[bool, str]] = [
             (
                 self.ensemble in ENSEMBLES,
@@ -181,9 +199,12 @@ class MDResult:
         first_step: Step the run started from (0, or the restart step).
         last_step: Step the run ended at.
         wall_s: Wall time of the integration loop, in s.
-        ns_per_day: Simulated nanoseconds per day of wall time.
+        ns_per_day: Simulated nanoseconds per day of wall time (start-up included).
+        steady_ns_per_day: The same without the first 10 % of the steps, where start-up
+            costs fall (see :class:`nanomlip._progress.RateMeter`); ``nan`` under two steps.
         energy_drift_meV_atom_ps: NVE energy drift from a linear fit of E_tot(t) over
-            all logged rows (restarts included), in meV/atom/ps; ``None`` otherwise.
+            the logged rows from ``drift_from_step`` of :func:`run_md` on (restarts
+            included), in meV/atom/ps; ``None`` otherwise.
         trajectory: Path of the trajectory file.
         thermo: Path of the thermo log.
     """
@@ -193,6 +214,7 @@ class MDResult:
     last_step: int
     wall_s: float
     ns_per_day: float
+    steady_ns_per_day: float
     energy_drift_meV_atom_ps: float | None
     trajectory: Path
     thermo: Path
@@ -336,27 +358,31 @@ def _start_outputs(out_dir: Path, config: MDConfig, start_step: int) -> list[The
 
 
 class _Progress:
-    """tqdm progress bar with live ns/day; silent when disabled or tqdm is missing."""
+    """Progress bar (or log lines) with live overall and steady-state ns/day."""
 
-    def __init__(self, total: int, initial: int, enabled: bool) -> None:
-        self._bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-            except ImportError:  # progress is a convenience, never a requirement
-                return
-            self._bar = tqdm(
-                total=total, initial=initial, unit="step", file=sys.stderr, dynamic_ncols=True
-            )
+    def __init__(self, total: int, initial: int, enabled: bool, timestep_fs: float) -> None:
+        self._bar = progress_bar(
+            total, desc="md", unit="step", enabled=enabled, initial=initial, file=sys.stderr
+        )
+        self._fs = timestep_fs
+        self.meter = RateMeter()
 
-    def update(self, ns_day: float, temperature: float) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-            self._bar.set_postfix(ns_day=f"{ns_day:.3g}", T=f"{temperature:.0f}K", refresh=False)
+    def update(self, temperature: float) -> None:
+        self.meter.tick()
+        self._bar.update(1)
+        self._bar.set_postfix(
+            ns_day=format_rate(self.ns_per_day(self.meter.overall())),
+            steady=format_rate(self.ns_per_day(self.meter.steady())),
+            T=f"{temperature:.0f}K",
+            refresh=False,
+        )
+
+    def ns_per_day(self, steps_per_second: float) -> float:
+        """Simulated ns per day at ``steps_per_second``."""
+        return steps_per_second * self._fs * 1e-6 * 86400.0
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        self._bar.close()
 
 
 def run_md(
@@ -369,12 +395,15 @@ def run_md(
     start_time_ps: float = 0.0,
     progress: bool = False,
     on_step: Callable[[int, Atoms], None] | None = None,
+    drift_from_step: int = 0,
+    on_start: Callable[[Path], None] | None = None,
     trust: TrustCheck | None = None,
 ) -> MDResult:
     """Integrate ``atoms`` for ``config.steps`` steps, writing trajectory and thermo log.
 
     A fresh run (``start_step == 0``) draws Maxwell-Boltzmann velocities from
-    ``config.seed`` and overwrites earlier output in ``out_dir``; a continued run
+    ``config.seed`` and overwrites earlier output in ``out_dir`` (only once the first
+    energy and forces are known to be finite); a continued run
     (see :func:`load_restart`) keeps the momenta of ``atoms``, drops thermo rows after
     ``start_step`` and appends. Thermostat chain and barostat variables restart from
     zero, and the Langevin noise is re-seeded from ``(seed, start_step)``, so a
@@ -389,6 +418,10 @@ def run_md(
         start_time_ps: Simulated time of ``atoms``, in ps.
         progress: Show a tqdm progress bar with live ns/day on stderr.
         on_step: Optional callback ``(step, atoms)`` after every step.
+        drift_from_step: The NVE energy drift is fitted to the thermo rows from this step
+            on (a run continued in NVE after an NVT stretch passes the switching step).
+        on_start: Optional callback ``(out_dir)`` once the first state is checked and the
+            output files are prepared (the command line writes its run record there).
         trust: Optional teacher spot checks (:mod:`nanomlip.md.trust`): their force
             errors go into extra thermo columns, and a check past its stop threshold
             ends the run with :class:`~nanomlip.md.trust.TrustError`.
@@ -413,7 +446,12 @@ def run_md(
     rng = np.random.default_rng([config.seed, start_step])
     if start_step == 0:
         initialize_velocities(atoms, config.temperature_K, rng)
+    # Evaluate the first state before any file is touched: a bad start keeps old output.
+    start = time.perf_counter()
+    check_stability(atoms, start_step, start_time_ps, config.temperature_limit_K)
     history = _start_outputs(out_dir, config, start_step)
+    if on_start is not None:
+        on_start(out_dir)
     dyn = make_integrator(atoms, config, rng)
     writer = TrajectoryWriter(trajectory_path(out_dir, config.traj_format), config.traj_format)
     if start_step > 0:
@@ -433,13 +471,12 @@ def run_md(
         if sample is not None:
             trust.enforce(sample, time_at(step))
 
-    bar = _Progress(config.steps, min(start_step, config.steps), progress)
+    bar = _Progress(config.steps, min(start_step, config.steps), progress, config.timestep_fs)
+    bar.meter.start = start  # the overall rate counts the first evaluation too
     step = start_step
-    start = time.perf_counter()
     try:
         columns = trust.columns if trust is not None else ()
         with ThermoLog(out_dir / THERMO_FILE, columns) as log:
-            check_stability(atoms, step, time_at(step), config.temperature_limit_K)
             if start_step == 0:
                 record(log, 0, final=config.steps == 0)
             while step < config.steps:
@@ -450,9 +487,7 @@ def run_md(
                 record(log, step, final=step == config.steps)
                 if on_step is not None:
                     on_step(step, atoms)
-                elapsed = time.perf_counter() - start
-                rate = ns_per_day(step - start_step, config.timestep_fs, elapsed)
-                bar.update(rate, temperature_K(atoms))
+                bar.update(temperature_K(atoms))
     except SimulationError as error:
         last = "none" if writer.last_step is None else f"step {writer.last_step}"
         raise type(error)(
@@ -463,13 +498,15 @@ def run_md(
     wall = time.perf_counter() - start
     drift = None
     if config.ensemble == "nve":
-        drift = energy_drift([r.time_ps for r in history], [r.etot_eV for r in history], len(atoms))
+        rows = [r for r in history if r.step >= drift_from_step]
+        drift = energy_drift([r.time_ps for r in rows], [r.etot_eV for r in rows], len(atoms))
     return MDResult(
         atoms=atoms,
         first_step=start_step,
         last_step=step,
         wall_s=wall,
         ns_per_day=ns_per_day(step - start_step, config.timestep_fs, wall),
+        steady_ns_per_day=bar.ns_per_day(bar.meter.steady()),
         energy_drift_meV_atom_ps=drift,
         trajectory=writer.path,
         thermo=out_dir / THERMO_FILE,
@@ -497,7 +534,9 @@ def format_md_summary(result: MDResult, config: MDConfig) -> str:
     line = (
         f"md {config.ensemble}: {result.steps_run} steps (step {result.first_step} → "
         f"{result.last_step}, {simulated_ps:.4g} ps) in {result.wall_s:.2f} s, "
-        f"{result.ns_per_day:.3g} ns/day, final T = {temperature_K(result.atoms):.1f} K"
+        f"{result.ns_per_day:.3g} ns/day overall, "
+        f"{format_rate(result.steady_ns_per_day)} ns/day steady-state, "
+        f"final T = {temperature_K(result.atoms):.1f} K"
     )
     if result.energy_drift_meV_atom_ps is not None:
         line += f", energy drift = {result.energy_drift_meV_atom_ps:.4g} meV/atom/ps"

@@ -8,37 +8,20 @@ from ase import Atoms
 from ase.io import read, write
 from ase.io.trajectory import Trajectory
 
+from nanomlip.data.inputs import read_structure
+
+__all__ = [
+    "TRAJECTORY_FORMATS",
+    "TrajectoryWriter",
+    "make_supercell",
+    "parse_supercell",
+    "read_last_frame",
+    "read_structure",
+    "trajectory_path",
+]
+
 #: Trajectory formats :class:`TrajectoryWriter` can append to, with their file suffix.
 TRAJECTORY_FORMATS: dict[str, str] = {"extxyz": ".extxyz", "traj": ".traj"}
-
-
-def read_structure(path: str | Path, index: int | str = -1) -> Atoms:
-    """Read one structure from any file format ASE recognises (CIF, POSCAR, extxyz, ...).
-
-    Args:
-        path: Structure file.
-        index: Which frame of a multi-frame file (ASE index, default the last).
-
-    Returns:
-        The structure, without any calculator attached.
-
-    Raises:
-        FileNotFoundError: If ``path`` does not exist.
-        ValueError: If ASE cannot read it or it holds no atoms.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"structure file {str(path)!r} does not exist")
-    try:
-        atoms = read(path, index=index)
-    except Exception as error:  # ASE raises many types for unreadable files
-        raise ValueError(f"cannot read {str(path)!r} as a structure: {error}") from error
-    if isinstance(atoms, list):
-        raise ValueError(f"{str(path)!r}: index {index!r} selects several frames; pick one")
-    if len(atoms) == 0:
-        raise ValueError(f"{str(path)!r} contains no atoms")
-    atoms.calc = None
-    return atoms
 
 
 def parse_supercell(text: str) -> tuple[int, int, int]:

@@ -13,7 +13,6 @@ import contextlib
 import datetime
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from nanomlip._files import default_file_mode, temporary_file
 from nanomlip.models.config import ModelConfig
 from nanomlip.models.nano import NanoModel
 
@@ -45,6 +45,26 @@ PROVENANCE_FIELDS = (
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt, truncated or incompatible."""
+
+
+class UntrainedModelWarning(UserWarning):
+    """A model file that records no training: its numbers test the pipeline, not physics."""
+
+
+def is_untrained(metadata: dict[str, Any]) -> bool:
+    """Whether ``metadata`` records neither a teacher nor a training run."""
+    return not metadata.get("teacher") and not metadata.get("training")
+
+
+def warn_if_untrained(metadata: dict[str, Any], source: str) -> None:
+    """Warn (:class:`UntrainedModelWarning`) when the model from ``source`` was never trained."""
+    if is_untrained(metadata):
+        warnings.warn(
+            f"{source!r} records no teacher and no training run: it looks like an UNTRAINED "
+            "model, whose numbers test the pipeline, not physics",
+            UntrainedModelWarning,
+            stacklevel=3,
+        )
 
 
 def _package_version() -> str:
@@ -82,10 +102,10 @@ def model_metadata(model: NanoModel, **provenance: Any) -> dict[str, Any]:
 def _atomic_write(path: Path, write) -> None:
     """Write through a temporary file in the same folder, then rename (never half-written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    tmp = temporary_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         write(tmp)
+        os.chmod(tmp, default_file_mode())  # writers may recreate the file with mode 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -98,7 +118,9 @@ def save_checkpoint(model: NanoModel, path: str | os.PathLike, **provenance: Any
     Args:
         model: The model.
         path: Destination file (conventionally ``*.safetensors``).
-        **provenance: Metadata fields to set (see :data:`PROVENANCE_FIELDS`).
+        **provenance: Metadata fields to set (see :data:`PROVENANCE_FIELDS`); they are
+            also kept in ``model.metadata``, so that :func:`export_torchscript` of the same
+            model carries them.
 
     Returns:
         The path written.
@@ -115,6 +137,8 @@ def save_checkpoint(model: NanoModel, path: str | os.PathLike, **provenance: Any
         "metadata": json.dumps(metadata),
     }
     _atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header))
+    # The model now carries the provenance its file records, so a later export keeps it.
+    model.metadata = {**(getattr(model, "metadata", {}) or {}), **provenance}
     return path
 
 
@@ -179,6 +203,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
             f"(was it written by another nanomlip version?): {error}"
         ) from error
     model.metadata = metadata
+    warn_if_untrained(metadata, str(path))
     return model.to(device).eval()
 
 
@@ -254,4 +279,5 @@ def load_torchscript(
         raise CheckpointError(f"{str(path)!r} is not a nanomlip TorchScript export")
     if int(metadata.get("format_version", 0)) > FORMAT_VERSION:
         raise CheckpointError(f"{str(path)!r} needs a newer nanomlip; upgrade nanomlip")
+    warn_if_untrained(metadata, str(path))
     return module.eval(), metadata

@@ -156,3 +156,35 @@ def _nano_l() -> ModelConfig:
         radial_hidden=64,
         readout_hidden=32,
     )
+
+
+@register_preset("nano-ref")
+def _nano_ref() -> ModelConfig:
+    """The reference SevenNet-Nano's shape: 3 blocks, 32 channels for each l <= 2.
+
+    SevenNet-Nano (arXiv 2604.10887) has about 105k parameters with 3 interaction blocks
+    and 32x0e + 32x1o + 32x2e node features; this preset has the same blocks and irreps
+    with this package's radial MLP and readout.
+    """
+    return ModelConfig(
+        cutoff=5.0,
+        num_layers=3,
+        num_scalar_channels=32,
+        num_tensor_channels=32,
+        lmax=2,
+        sh_lmax=2,
+        radial_hidden=64,
+        readout_hidden=32,
+    )
+
+
+@register_preset("nano-3b")
+def _nano_3b() -> ModelConfig:
+    """nano-5.0's channels (64x0e + 32x1o) in three blocks instead of two."""
+    return ModelConfig(cutoff=5.0, num_layers=3, num_scalar_channels=64, num_tensor_channels=32)
+
+
+@register_preset("nano-2l2")
+def _nano_2l2() -> ModelConfig:
+    """nano-5.0's two blocks with node features up to l = 2 (64x0e + 32x1o + 32x2e)."""
+    return ModelConfig(cutoff=5.0, num_scalar_channels=64, num_tensor_channels=32, lmax=2)

@@ -40,13 +40,16 @@ class SamplerContext:
         min_atoms: Lower bound on atoms per frame for periodic crystals (molecules,
             dimers and trimers may be smaller).
         md_calculator: Factory for the calculator that drives MD snapshots (liquids,
-            amorphous); ``None`` means no MD (structures are used as packed).
+            amorphous) and relaxations; ``None`` means no MD (structures are used as packed).
+        fast_calculator: Factory for a cheap calculator (a student) that drives the MD
+            snapshots around real crystals; ``None`` leaves them to ``md_calculator``.
     """
 
     elements: list[str]
     max_atoms: int = 64
     min_atoms: int = 8
     md_calculator: CalculatorFactory | None = None
+    fast_calculator: CalculatorFactory | None = None
 
 
 class LazyMDCalculator:
@@ -107,7 +110,7 @@ def build_sampler(name: str, context: SamplerContext, options: dict[str, Any]) -
 
 def _import_builtin_samplers() -> None:
     # Importing the modules registers their samplers.
-    from nanomlip.sampling import crystals, equilibrium, molecules  # noqa: F401
+    from nanomlip.sampling import crystals, equilibrium, molecules, real_crystals, seeds  # noqa: F401
 
 
 def check_options(name: str, options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +237,7 @@ class FrameGenerator:
         elements: Elements the teacher knows; the recipe's own list, if any, is
             intersected with it.
         md_calculator: Factory for the MD driver of liquid/amorphous samplers.
+        fast_calculator: Factory for the cheap MD driver of the ``corpus`` sampler.
     """
 
     def __init__(
@@ -241,6 +245,7 @@ class FrameGenerator:
         recipe: Recipe,
         elements: Sequence[str],
         md_calculator: CalculatorFactory | None = None,
+        fast_calculator: CalculatorFactory | None = None,
     ) -> None:
         chosen = (
             list(elements)
@@ -256,6 +261,7 @@ class FrameGenerator:
             max_atoms=recipe.max_atoms,
             min_atoms=recipe.min_atoms,
             md_calculator=md_calculator,
+            fast_calculator=fast_calculator,
         )
         self.samplers = [
             build_sampler(spec.name, self.context, spec.options) for spec in recipe.samplers

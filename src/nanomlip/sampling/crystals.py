@@ -44,6 +44,7 @@ from ase.build import bulk, surface
 from ase.data import atomic_numbers, covalent_radii
 from ase.geometry import minkowski_reduce
 
+from nanomlip._optional import MissingDependencyError, import_optional
 from nanomlip.sampling.base import (
     INFO_CATEGORY,
     INFO_GROUP,
@@ -307,7 +308,7 @@ def prototype_file() -> Path:
     takes seconds.
 
     Raises:
-        FileNotFoundError: If pymatgen (or its prototype table) is not installed.
+        MissingDependencyError: If pymatgen (or its prototype table) is not installed.
     """
     spec = find_spec("pymatgen")
     locations = [] if spec is None else list(spec.submodule_search_locations or [])
@@ -315,10 +316,10 @@ def prototype_file() -> Path:
         path = Path(location, *_PROTOTYPE_FILE)
         if path.is_file():
             return path
-    raise FileNotFoundError(
+    raise MissingDependencyError(
         "the AFLOW prototype table pymatgen/"
         + "/".join(_PROTOTYPE_FILE)
-        + " was not found; the crystal samplers need pymatgen installed"
+        + " was not found; the crystal samplers need pymatgen: pip install 'nanomlip[sampling]'"
     )
 
 
@@ -333,7 +334,7 @@ def load_prototypes() -> tuple[Prototype, ...]:
 @cache
 def oxidation_states(symbol: str) -> tuple[int, ...]:
     """Non-zero oxidation states known to ``smact`` (empty for e.g. noble gases)."""
-    import smact
+    smact = import_optional("smact", "sampling", "charge-balanced compositions")
 
     element = smact.Element(symbol)
     states = getattr(element, "oxidation_states_icsd24", None) or element.oxidation_states
@@ -820,9 +821,8 @@ def build_surfaces(context: SamplerContext, options: dict[str, Any]) -> SurfaceS
 @cache
 def space_group(number: int) -> Any:
     """The ``pyxtal`` space group (cached; its Wyckoff tables take milliseconds to build)."""
-    from pyxtal.symmetry import Group
-
-    return Group(number)
+    symmetry = import_optional("pyxtal.symmetry", "sampling", "random symmetric crystals")
+    return symmetry.Group(number)
 
 
 @cache
@@ -856,7 +856,7 @@ def symmetric_crystal(
     Returns:
         The crystal in the conventional cell, or ``None`` if two atoms coincide.
     """
-    from pyxtal.lattice import Lattice
+    Lattice = import_optional("pyxtal.lattice", "sampling", "random symmetric crystals").Lattice
 
     group = space_group(number)
     symbols: list[str] = []

@@ -32,6 +32,7 @@ from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers, covalent_radii
 from ase.units import fs, kB
 
+from nanomlip._optional import import_optional
 from nanomlip.sampling.base import (
     INFO_CATEGORY,
     INFO_GROUP,
@@ -280,8 +281,7 @@ def _rdkit_available() -> bool:
 
 def smiles_symbols(smiles: str) -> tuple[str, ...]:
     """Chemical symbols, hydrogens included, of a SMILES string (needs rdkit)."""
-    from rdkit import Chem
-
+    Chem = import_optional("rdkit.Chem", "sampling", "molecules from SMILES")
     molecule = Chem.MolFromSmiles(smiles)
     if molecule is None:
         raise ValueError(f"rdkit cannot parse SMILES {smiles!r}")
@@ -302,8 +302,9 @@ def embed_smiles(smiles: str, seed: int, optimize: str = "mmff") -> Atoms:
     Raises:
         RuntimeError: If rdkit cannot embed the molecule.
     """
-    from rdkit import Chem, rdBase
-    from rdkit.Chem import AllChem
+    Chem = import_optional("rdkit.Chem", "sampling", "molecules from SMILES")
+    rdBase = import_optional("rdkit.rdBase", "sampling", "molecules from SMILES")
+    AllChem = import_optional("rdkit.Chem.AllChem", "sampling", "molecules from SMILES")
 
     with rdBase.BlockLogs():
         molecule = Chem.AddHs(Chem.MolFromSmiles(smiles))

@@ -81,6 +81,15 @@ class Teacher(abc.ABC):
     def make_calculator(self) -> Calculator:
         """Build a fresh ASE calculator of this teacher."""
 
+    def energy_statistics(self) -> tuple[dict[int, float], dict[int, float]] | None:
+        """The teacher's per-element energy shift and scale (eV), where it exposes them.
+
+        Models of the form ``E_i = scale_Z * out_i + shift_Z`` (SevenNet, NequIP) give both,
+        keyed by atomic number; a student of the same form can start from them, as
+        SevenNet-Nano did. ``None`` (the default) when the teacher has no such readout.
+        """
+        return None
+
     def calculator(self) -> Calculator:
         """The teacher's (cached) ASE calculator, e.g. to drive MD for sampling."""
         if self._calculator is None:

@@ -122,6 +122,24 @@ class SevenNetTeacher(Teacher):
     def elements(self) -> list[str]:
         return symbols_from_numbers(self._numbers)
 
+    def energy_statistics(self) -> tuple[dict[int, float], dict[int, float]] | None:
+        """Shift and scale of SevenNet's ``rescale_atomic_energy`` (this task's, if modal-wise)."""
+        model = getattr(self.calculator(), "model", None)
+        rescale = getattr(model, "_modules", {}).get("rescale_atomic_energy")
+        if rescale is None or not self._type_map:
+            return None
+        modal = (self.calculator().sevennet_config.get("_modal_map") or {}).get(self.task)
+
+        def per_element(values) -> dict[int, float]:
+            table = values.detach().double().cpu().numpy()
+            if table.ndim == 2:  # (tasks, types)
+                table = table[modal if modal is not None else 0]
+            if table.ndim == 0:
+                return {int(z): float(table) for z in self._type_map}
+            return {int(z): float(table[index]) for z, index in self._type_map.items()}
+
+        return per_element(rescale.shift), per_element(rescale.scale)
+
     def make_calculator(self) -> Calculator:
         from sevenn.calculator import SevenNetCalculator
 
