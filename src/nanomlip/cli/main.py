@@ -9,6 +9,8 @@ import sys
 from nanomlip import __version__
 from nanomlip._optional import MissingDependencyError
 from nanomlip.cli import bench, calc, data, distill, label, md, models, relax
+from nanomlip.cli import finetune as finetune_cli
+from nanomlip.cli import specialize as specialize_cli
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_parser(subparsers)
     data.add_parser(subparsers)
     distill.add_parsers(subparsers)
+    finetune_cli.add_parser(subparsers)
+    specialize_cli.add_parser(subparsers)
     _show_defaults(parser)
     return parser
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nanomlip.cli.relax import add_model_options, add_structure_options, calculator_from_args
+from nanomlip.cli.trust import add_trust_options, trust_from_args, trust_summary
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -78,6 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="replace the run in a non-empty --out-dir (refused otherwise)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_trust_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -147,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     from nanomlip.md.run_folder import drift_start_step, write_run_record
 
     config = _config(args)
+    trust = trust_from_args(args)
     prepared = _prepare_run(args, config)
     for note in prepared.notes:
         print(note)
@@ -161,10 +164,14 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             drift_from_step=drift_start_step(prepared.record),
             on_start=lambda out_dir: write_run_record(out_dir, prepared.record),
+            trust=trust,
         )
     except SimulationError as error:
         print(f"nanomlip md: error: {error}", file=sys.stderr)
         return 1
+    finally:
+        if trust_summary(trust):
+            print(trust_summary(trust))
     print(format_md_summary(result, config))
     print(f"wrote {result.trajectory} and {result.thermo}")
     return 0

@@ -97,6 +97,8 @@ class TrainConfig:
             dataset's ``category``, e.g. ``{"equilibrium": 4.0}``), like MACE's
             ``config_type_weights``; categories not named weigh 1. Every term becomes a
             weighted mean over frames (forces and per-atom terms over their atoms).
+        freeze_layers: Fine-tuning: keep the element embedding, the radial basis and the
+            first this many interaction blocks at their starting values (0: train all).
     """
 
     preset: str = "nano-5.0"
@@ -135,6 +137,7 @@ class TrainConfig:
     split_base_frames: int | None = None
     split_by: str = "group"
     category_weights: dict[str, float] = field(default_factory=dict)
+    freeze_layers: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -165,6 +168,7 @@ class TrainConfig:
             ("hvp_step", self.hvp_step > 0, "must be > 0"),
             ("eval_every", self.eval_every >= 0, "must be >= 0"),
             ("checkpoint_every", self.checkpoint_every >= 1, "must be >= 1"),
+            ("freeze_layers", self.freeze_layers >= 0, "must be >= 0"),
             ("num_threads", self.num_threads is None or self.num_threads >= 1, "must be >= 1"),
             (
                 "split_base_frames",

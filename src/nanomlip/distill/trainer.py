@@ -50,6 +50,7 @@ from nanomlip.data.store import LabeledDataset
 from nanomlip.distill import data as D
 from nanomlip.distill import stats
 from nanomlip.distill.config import TrainConfig
+from nanomlip.distill.freeze import freeze_early_layers
 from nanomlip.distill.losses import LossSettings, distillation_loss
 from nanomlip.distill.metrics import EV_PER_A3_TO_GPA, error_report, flatten_overall, predict
 from nanomlip.distill.plots import learning_curve
@@ -259,10 +260,13 @@ def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
 def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float, step: int) -> None:
     """``ema <- d * ema + (1 - d) * model`` with ``d = min(decay, (1 + step) / (10 + step))``.
 
-    The ramp lets the average follow the fast early changes. Buffers are copied.
+    The ramp lets the average follow the fast early changes. Buffers are copied; frozen
+    parameters (``requires_grad=False``) are left as they are, bit for bit.
     """
     d = min(decay, (1 + step) / (10 + step))
     for averaged, current in zip(ema.parameters(), model.parameters(), strict=True):
+        if not current.requires_grad:
+            continue
         averaged.mul_(d).add_(current.detach(), alpha=1 - d)
     for averaged, current in zip(ema.buffers(), model.buffers(), strict=True):
         averaged.copy_(current)
@@ -419,6 +423,7 @@ class Trainer:
         )
         self.data = load_training_data(data, config, float(cutoff), config.progress)
         model, self.statistics = build_student(config, self.data, initial)
+        freeze_early_layers(model, config.freeze_layers)
         self.model = model.to(self.device)
         self.ema = copy.deepcopy(self.model).eval()
         for parameter in self.ema.parameters():

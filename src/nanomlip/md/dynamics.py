@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms, units
@@ -52,6 +53,9 @@ from nanomlip.md.thermo import (
     thermo_row,
     truncate_thermo_log,
 )
+
+if TYPE_CHECKING:
+    from nanomlip.md.trust import TrustCheck
 
 #: Ensembles understood by :func:`make_integrator`.
 ENSEMBLES: tuple[str, ...] = (
@@ -393,6 +397,7 @@ def run_md(
     on_step: Callable[[int, Atoms], None] | None = None,
     drift_from_step: int = 0,
     on_start: Callable[[Path], None] | None = None,
+    trust: TrustCheck | None = None,
 ) -> MDResult:
     """Integrate ``atoms`` for ``config.steps`` steps, writing trajectory and thermo log.
 
@@ -417,6 +422,9 @@ def run_md(
             on (a run continued in NVE after an NVT stretch passes the switching step).
         on_start: Optional callback ``(out_dir)`` once the first state is checked and the
             output files are prepared (the command line writes its run record there).
+        trust: Optional teacher spot checks (:mod:`nanomlip.md.trust`): their force
+            errors go into extra thermo columns, and a check past its stop threshold
+            ends the run with :class:`~nanomlip.md.trust.TrustError`.
 
     Returns:
         An :class:`MDResult`.
@@ -453,18 +461,22 @@ def run_md(
         return start_time_ps + (step - start_step) * config.timestep_fs * 1e-3
 
     def record(log: ThermoLog, step: int, final: bool) -> None:
-        if step % config.log_every == 0 or final:
+        sample = trust.measure(atoms, step) if trust is not None and trust.due(step) else None
+        if step % config.log_every == 0 or final or sample is not None:
             row = thermo_row(atoms, step, time_at(step))
-            log.write(row)
+            log.write(row, sample.values() if sample is not None else ())
             history.append(row)
         if step % config.traj_every == 0 or final:
             writer.write(atoms, step, time_at(step))
+        if sample is not None:
+            trust.enforce(sample, time_at(step))
 
     bar = _Progress(config.steps, min(start_step, config.steps), progress, config.timestep_fs)
     bar.meter.start = start  # the overall rate counts the first evaluation too
     step = start_step
     try:
-        with ThermoLog(out_dir / THERMO_FILE) as log:
+        columns = trust.columns if trust is not None else ()
+        with ThermoLog(out_dir / THERMO_FILE, columns) as log:
             if start_step == 0:
                 record(log, 0, final=config.steps == 0)
             while step < config.steps:
@@ -478,7 +490,7 @@ def run_md(
                 bar.update(temperature_K(atoms))
     except SimulationError as error:
         last = "none" if writer.last_step is None else f"step {writer.last_step}"
-        raise SimulationError(
+        raise type(error)(
             f"{error}; stopped, output kept up to the last frame written ({last}) in {out_dir}"
         ) from None
     finally:

@@ -148,22 +148,30 @@ class ThermoLog:
 
     Args:
         path: CSV file; created with a header when missing or empty.
+        extra_columns: Columns after :data:`THERMO_COLUMNS` (e.g. the teacher force
+            error of a trust check), blank in rows that do not measure them. An existing
+            log without them gets them, blank, in its earlier rows.
 
     Rows written before a crash are never lost: each :meth:`write` flushes.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, extra_columns: Sequence[str] = ()) -> None:
         self.path = Path(path)
+        self.columns = (*THERMO_COLUMNS, *extra_columns)
         needs_header = not self.path.is_file() or self.path.stat().st_size == 0
+        if not needs_header and extra_columns:
+            _add_columns(self.path, self.columns)
         self._file = self.path.open("a", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file)
         if needs_header:
-            self._writer.writerow(THERMO_COLUMNS)
+            self._writer.writerow(self.columns)
             self._file.flush()
 
-    def write(self, row: ThermoRow) -> None:
-        """Append one row and flush it to disk."""
-        self._writer.writerow([_format(value) for value in astuple(row)])
+    def write(self, row: ThermoRow, extra: Sequence[float | None] = ()) -> None:
+        """Append one row (``extra``: values of the extra columns, or none) and flush it."""
+        padding = [None] * (len(self.columns) - len(THERMO_COLUMNS) - len(extra))
+        values = [*astuple(row), *extra, *padding]
+        self._writer.writerow([_format(value) for value in values])
         self._file.flush()
 
     def close(self) -> None:
@@ -177,8 +185,37 @@ class ThermoLog:
         self.close()
 
 
+def _read_records(path: str | Path) -> tuple[list[str], list[list[str]]]:
+    """Header and complete records of a thermo log (lines cut short by a crash dropped)."""
+    with Path(path).open(newline="", encoding="utf-8") as file:
+        reader = csv.reader(file)
+        header = next(reader, None)
+        if header is None:
+            return [], []
+        if tuple(header[: len(THERMO_COLUMNS)]) != THERMO_COLUMNS:
+            raise ValueError(f"{str(path)!r} is not a nanomlip thermo log (header {header})")
+        return header, [record for record in reader if len(record) == len(header)]
+
+
+def _write_records(path: str | Path, header: Sequence[str], records: list[list[str]]) -> None:
+    with Path(path).open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(records)
+
+
+def _add_columns(path: Path, columns: Sequence[str]) -> None:
+    header, records = _read_records(path)
+    if tuple(header) == tuple(columns):
+        return
+    if tuple(header) != tuple(columns[: len(header)]):
+        raise ValueError(f"{str(path)!r} has columns {header}, not a start of {list(columns)}")
+    pad = [""] * (len(columns) - len(header))
+    _write_records(path, columns, [record + pad for record in records])
+
+
 def read_thermo_log(path: str | Path) -> list[ThermoRow]:
-    """Read a thermo log written by :class:`ThermoLog`.
+    """Read a thermo log written by :class:`ThermoLog` (extra columns are not returned).
 
     Args:
         path: CSV file.
@@ -189,26 +226,19 @@ def read_thermo_log(path: str | Path) -> list[ThermoRow]:
     Raises:
         ValueError: If the header is not the thermo log header.
     """
-    with Path(path).open(newline="", encoding="utf-8") as file:
-        reader = csv.reader(file)
-        header = next(reader, None)
-        if header is None:
-            return []
-        if tuple(header) != THERMO_COLUMNS:
-            raise ValueError(f"{str(path)!r} is not a nanomlip thermo log (header {header})")
-        rows = []
-        for record in reader:
-            if len(record) != len(THERMO_COLUMNS):
-                continue  # a line cut short by a crash
-            values = [_parse(text) for text in record]
-            rows.append(ThermoRow(int(values[0]), *values[1:]))  # type: ignore[arg-type]
+    _, records = _read_records(path)
+    rows = []
+    for record in records:
+        values = [_parse(text) for text in record[: len(THERMO_COLUMNS)]]
+        rows.append(ThermoRow(int(values[0]), *values[1:]))  # type: ignore[arg-type]
     return rows
 
 
 def truncate_thermo_log(path: str | Path, last_step: int) -> list[ThermoRow]:
     """Drop the rows after ``last_step`` (and incomplete lines) from a thermo log.
 
-    Used on restart so that the continued run appends without duplicating rows.
+    Used on restart so that the continued run appends without duplicating rows; extra
+    columns are kept.
 
     Args:
         path: CSV file written by :class:`ThermoLog`.
@@ -217,12 +247,10 @@ def truncate_thermo_log(path: str | Path, last_step: int) -> list[ThermoRow]:
     Returns:
         The rows kept.
     """
-    kept = [row for row in read_thermo_log(path) if row.step <= last_step]
-    with Path(path).open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(THERMO_COLUMNS)
-        writer.writerows([_format(value) for value in astuple(row)] for row in kept)
-    return kept
+    header, records = _read_records(path)
+    kept = [record for record in records if int(float(record[0])) <= last_step]
+    _write_records(path, header or THERMO_COLUMNS, kept)
+    return read_thermo_log(path)
 
 
 def energy_drift(time_ps: Sequence[float], etot_eV: Sequence[float], num_atoms: int) -> float:

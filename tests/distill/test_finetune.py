@@ -1,0 +1,138 @@
+"""Fine-tuning on user data: lower error, replay against forgetting, frozen blocks, refits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from ase.calculators.lj import LennardJones
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from nanomlip.distill.config import TrainConfig
+from nanomlip.distill.finetune import INIT_MODEL, FinetuneOptions, finetune
+from nanomlip.models.checkpoint import load_checkpoint
+
+
+def _config(**values) -> TrainConfig:
+    settings = {"max_epochs": 8, "lr": 3e-3, "batch_size": 4, "warmup_steps": 5}
+    return TrainConfig(**{**settings, "progress": False, **values})
+
+
+def _options(universal, **values) -> FinetuneOptions:
+    model, distill = universal
+    settings = {"model": str(model), "replay_data": str(distill), "forget_frames": 8}
+    return FinetuneOptions(**{**settings, **values})
+
+
+def _lj_frames(emt_frames, count: int, seed: int):
+    """Cu cells labelled by a Lennard-Jones "DFT": other physics than the EMT teacher."""
+    frames = emt_frames("Cu", count, seed=seed, rattle=0.15)
+    for atoms in frames:
+        probe = atoms.copy()
+        probe.calc = LennardJones(sigma=2.2, epsilon=0.3, rc=5.0, smooth=True)
+        atoms.calc = SinglePointCalculator(
+            atoms,
+            energy=probe.get_potential_energy(),
+            forces=probe.get_forces(),
+            stress=probe.get_stress(),
+        )
+    return frames
+
+
+def test_finetune_lowers_the_error_on_the_new_data(universal, tmp_path, emt_frames):
+    write(tmp_path / "dft.extxyz", emt_frames("Cu", 15, seed=7, rattle=0.25, strain=0.08))
+    report = finetune(tmp_path / "dft.extxyz", tmp_path / "run", _options(universal), _config())
+    held = report["heldout"]
+    assert report["prepared"]["n_heldout"] >= 2
+    assert held["after"]["forces_mae_meV_per_A"] < 0.8 * held["before"]["forces_mae_meV_per_A"]
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert (tmp_path / "run" / "finetune_report.md").read_text().count("|") > 10
+
+
+def test_replay_limits_forgetting(universal, tmp_path, emt_frames):
+    data = tmp_path / "lj.extxyz"
+    write(data, _lj_frames(emt_frames, 12, seed=3))
+    errors = {}
+    for replay in (0.0, 0.5):
+        out = tmp_path / f"replay-{replay}"
+        report = finetune(data, out, _options(universal, replay=replay), _config(max_epochs=12))
+        errors[replay] = report["forgetting"]["after"]["forces_mae_meV_per_A"]
+        before = report["forgetting"]["before"]["forces_mae_meV_per_A"]
+    assert errors[0.0] > 1.5 * before  # the new physics overwrites the old without replay
+    assert errors[0.5] < 0.7 * errors[0.0]
+
+
+def test_frozen_blocks_stay_frozen(universal, tmp_path, emt_frames):
+    write(tmp_path / "dft.extxyz", emt_frames("Al", 8, seed=9, rattle=0.2))
+    config = _config(max_epochs=3, freeze_layers=1)
+    finetune(tmp_path / "dft.extxyz", tmp_path / "run", _options(universal), config)
+    start = load_checkpoint(tmp_path / "run" / INIT_MODEL).state_dict()
+    end = load_checkpoint(tmp_path / "run" / "model.safetensors").state_dict()
+    frozen = [k for k in start if k.startswith(("embedding.", "radial_basis.", "layers.0."))]
+    trained = [k for k in start if k.startswith(("layers.1.", "readout.")) and "weight" in k]
+    assert frozen and trained
+    assert all(torch.equal(start[k], end[k]) for k in frozen)
+    assert any(not torch.equal(start[k], end[k]) for k in trained)
+
+
+def test_freezing_every_block_is_refused(universal, tmp_path, emt_frames):
+    write(tmp_path / "dft.extxyz", emt_frames("Al", 4, seed=9))
+    with pytest.raises(ValueError, match="freeze_layers=2"):
+        finetune(
+            tmp_path / "dft.extxyz", tmp_path / "run", _options(universal), _config(freeze_layers=2)
+        )
+
+
+def test_reference_energies_refit_to_another_level_of_theory(universal, tmp_path, emt_frames):
+    frames = emt_frames("Cu", 10, seed=11)
+    for atoms in frames:  # a "DFT" code whose Cu reference sits 0.7 eV/atom higher
+        results = dict(atoms.calc.results, energy=atoms.calc.results["energy"] + 0.7 * len(atoms))
+        atoms.calc = SinglePointCalculator(atoms, **results)
+    write(tmp_path / "dft.extxyz", frames)
+    options = _options(universal, source="vasp-pbe")
+    report = finetune(tmp_path / "dft.extxyz", tmp_path / "run", options, _config(max_epochs=2))
+    prepared = report["prepared"]
+    assert prepared["refit_references"]
+    assert prepared["reference_shift_eV"]["29"] == pytest.approx(0.7, abs=0.1)
+    held = report["heldout"]
+    assert held["before"]["energy_mae_meV_per_atom"] > 600
+    assert held["before_refit"]["energy_mae_meV_per_atom"] < 100
+    # the forgetting figure is on the teacher's reference: no 0.7 eV/atom jump there
+    assert report["forgetting"]["after"]["energy_mae_meV_per_atom"] < 150
+
+
+def test_same_source_as_the_teacher_keeps_the_references(universal, tmp_path, emt_frames):
+    write(tmp_path / "more.extxyz", emt_frames("Cu", 6, seed=12))
+    options = _options(universal, source="ase:ase.calculators.emt:EMT", replay=0.0)
+    report = finetune(tmp_path / "more.extxyz", tmp_path / "run", options, _config(max_epochs=1))
+    assert not report["prepared"]["refit_references"]
+    assert report["prepared"]["reference_shift_eV"] == {}
+
+
+def test_a_killed_run_resumes_where_it_stopped(universal, tmp_path, emt_frames):
+    write(tmp_path / "dft.extxyz", emt_frames("Cu", 8, seed=13, rattle=0.2))
+    first = finetune(
+        tmp_path / "dft.extxyz", tmp_path / "run", _options(universal), _config(max_steps=4)
+    )
+    assert first["training"]["steps"] == 4
+    second = finetune(
+        tmp_path / "dft.extxyz", tmp_path / "run", _options(universal), _config(max_steps=9)
+    )
+    assert second["training"]["steps"] == 9
+    assert second["prepared"] == first["prepared"]
+
+
+def test_missing_replay_data_explains_what_to_do(universal, tmp_path, emt_frames):
+    write(tmp_path / "dft.extxyz", emt_frames("Cu", 4, seed=13))
+    options = FinetuneOptions(model=str(universal[0]))
+    with pytest.raises(FileNotFoundError, match="--replay 0"):
+        finetune(tmp_path / "dft.extxyz", tmp_path / "run", options, _config())
+    assert np.isfinite(
+        finetune(
+            tmp_path / "dft.extxyz",
+            tmp_path / "run2",
+            FinetuneOptions(model=str(universal[0]), replay=0.0),
+            _config(max_epochs=1),
+        )["heldout"]["after"]["forces_mae_meV_per_A"]
+    )
