@@ -78,7 +78,10 @@ def write_datasheet(root: str | Path, out: str | Path, command: str) -> Path:
         f"- spec `{teacher['spec']}`; model `{teacher.get('model', '?')}`, task "
         f"`{teacher.get('task')}`, {teacher.get('version', '?')} "
         f"({json.dumps(teacher.get('extra', {}))})",
-        f"- MD driver for liquid/amorphous snapshots: `{manifest.get('md_driver', 'none')}`",
+        f"- MD driver for liquid/amorphous snapshots and relaxations: "
+        f"`{manifest.get('md_driver', 'none')}`",
+        f"- fast driver for the MD snapshots of real crystals: "
+        f"`{manifest.get('fast_driver', 'none')}`",
         f"- rejection limits: {manifest.get('rejection_rules', 'none (imported frames)')}",
         "",
         "## Size",
