@@ -136,3 +136,19 @@ def test_missing_replay_data_explains_what_to_do(universal, tmp_path, emt_frames
             _config(max_epochs=1),
         )["heldout"]["after"]["forces_mae_meV_per_A"]
     )
+
+
+def test_a_nanomlip_dataset_with_relaxed_frames_passes_the_unit_check(
+    universal, tmp_path, emt_frames
+):
+    from nanomlip.distill.data import write_labelled_frames
+    from nanomlip.distill.finetune import prepare
+
+    frames = emt_frames("Cu", 8, seed=5, rattle=0.15)
+    results = frames[3].calc.results  # a relaxed frame: tiny forces, eV/Å all the same
+    frames[3].calc = SinglePointCalculator(
+        frames[3], energy=results["energy"], forces=0.01 * results["forces"]
+    )
+    data = write_labelled_frames(tmp_path / "ds", frames, {"spec": "x", "version": "1"})
+    prepared = prepare(data, tmp_path / "run", _options(universal))
+    assert prepared  # the same frames as an extxyz file would be taken for mixed units
