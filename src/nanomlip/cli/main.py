@@ -8,6 +8,7 @@ import sys
 
 from nanomlip import __version__
 from nanomlip.cli import bench, calc, data, distill, label, md, models, relax
+from nanomlip.cli import lammps as lammps_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_parser(subparsers)
     data.add_parser(subparsers)
     distill.add_parsers(subparsers)
+    lammps_cli.add_parser(subparsers)
     return parser
 
 
