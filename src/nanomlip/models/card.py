@@ -237,8 +237,18 @@ def eos_section(eos: dict[str, Any], student_label: str) -> str:
 
 
 def speed_section(speed: dict[str, Any], student_label: str) -> str:
-    """Student time per atom and its speed-up over each peer measured in the same run."""
-    results = [r for r in speed["results"] if r.get("status") == "ok"]
+    """Student time per atom and its speed-up over each peer measured in the same run.
+
+    Only like-for-like points enter: the ``heap`` allocator setting (every model with freed
+    memory kept) when the run measured it, else its only setting.
+    """
+    settings = {r.get("allocator", "heap") for r in speed["results"]}
+    setting = "heap" if "heap" in settings else min(settings, default="heap")
+    results = [
+        r
+        for r in speed["results"]
+        if r.get("status") == "ok" and r.get("allocator", "heap") == setting
+    ]
     peers = sorted({r["model"] for r in results if r["role"] == "peer"})
     lines = []
 
