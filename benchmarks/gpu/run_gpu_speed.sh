@@ -31,13 +31,7 @@ PY
 timeout 420 nanomlip bench speed --device cuda --presets nano-5.0 --peers sevennet-nano-arch \
     --systems si,sio2 --sizes 1728,8000,27000,70000 --steps 5 --warmup 2 --threads 4 \
     --allocators heap --max-seconds-per-point 60 --out "$out/speed_cuda.json" | tail -30
-python examples/lammps/make_sio2.py 70000 "$out/sio2_70k.data" >/dev/null
-python - "$out" <<'PY'
-import sys
-from ase.io import read, write
-out = sys.argv[1]
-write(f"{out}/sio2_70k.extxyz", read(f"{out}/sio2_70k.data", format="lammps-data", style="atomic", Z_of_type={1: 8, 2: 14}))
-PY
+python -c "from ase.io import write; from nanomlip.bench.systems import build_system; write('$out/sio2_70k.extxyz', build_system('sio2', 70000))"
 timeout 300 nanomlip lammps "$out/sio2_70k.extxyz" --device cuda --ensemble nvt \
     --temperature 300 --steps 20 --thermo-every 10 --dump-every 20 --out-dir "$out/lammps_70k"
-rm -f "$out/sio2_70k.data" "$out/sio2_70k.extxyz" "$out/lammps_70k/dump.lammpstrj" "$out/lammps_70k/structure.data"
+rm -f "$out/sio2_70k.extxyz" "$out/lammps_70k/dump.lammpstrj" "$out/lammps_70k/structure.data"

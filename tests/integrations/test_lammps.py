@@ -199,3 +199,20 @@ def test_missing_lammps_in_the_cli_is_one_line(monkeypatch, tmp_path, capsys):
     write(tmp_path / "in.extxyz", small_cell())
     assert main(["lammps", str(tmp_path / "in.extxyz"), "--steps", "0"]) == 2
     assert "nanomlip[lammps]" in capsys.readouterr().err
+
+
+@needs_lammps
+def test_cli_runs_a_structure_and_reports_step0(exported, tmp_path, capsys):
+    from nanomlip.cli.main import main
+
+    write(tmp_path / "cell.extxyz", small_cell())
+    out = tmp_path / "out"
+    code = main(
+        ["lammps", str(tmp_path / "cell.extxyz"), "--model", str(exported), "--steps", "2"]
+        + ["--ensemble", "nve", "--thermo-every", "1", "--out-dir", str(out)]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "step-0 PotEng" in printed and "µs/atom/step" in printed
+    assert [row["Step"] for row in read_thermo(out / "log.lammps")] == [0, 1, 2]
+    assert main(["lammps", "--script", str(tmp_path / "x.in")]) == 2  # --elements missing
