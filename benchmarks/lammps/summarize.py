@@ -7,15 +7,17 @@ RUNS = Path(__file__).with_name("runs")
 
 
 def main() -> None:
-    ase = json.loads((RUNS / "ase.json").read_text())
-    ase_points = {r["num_atoms"]: r for r in ase["results"] if r["status"] == "ok"}
+    ase_points = {}
+    for path in sorted(RUNS.glob("ase_*.json")):
+        results = json.loads(path.read_text())["results"]
+        ase_points.update({r["num_atoms"]: r for r in results if r["status"] == "ok"})
     rows = []
     for path in sorted(RUNS.glob("*/summary.json")):
         summary = json.loads(path.read_text())
         rows.append((summary["atoms"], summary["ranks"], path.parent.name, summary))
     print("# nano-5.0 in LAMMPS (fix external) against the ASE path, amorphous SiO2\n")
     print(
-        "Commands: `bash benchmarks/lammps/run_lammps_speed.sh` then "
+        "Commands: `bash benchmarks/lammps/run_lammps_speed.sh small`, `... large`, then "
         "`python benchmarks/lammps/summarize.py > benchmarks/lammps/lammps_speed.md`. "
         "One torch thread per rank, float32, NVT 300 K, 1 fs. LAMMPS time: its `Loop time` "
         "(the steps after the step-0 set-up) / steps / atoms; ASE: median of 3 steps of "

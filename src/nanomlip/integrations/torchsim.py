@@ -14,8 +14,10 @@ torch-sim key       shape               nanomlip source (:mod:`nanomlip._keys`)
 ==================  ==================  =====================================================
 
 The neighbour lists come from vesin per system, as in the ASE calculator, so the two agree
-to rounding. The model loads like the ASE calculator's: a TorchScript export (``.pt``, the
-file to hand to integrations), a checkpoint, a registered name or a ``NanoModel``.
+to rounding; on CPU the allocator setting is the calculator's too
+(:mod:`nanomlip.integrations.allocator`). The model loads like the ASE calculator's: a
+TorchScript export (``.pt``, the file to hand to integrations), a checkpoint, a registered
+name or a ``NanoModel``.
 
 Example::
 
@@ -36,6 +38,7 @@ import torch
 import vesin
 
 from nanomlip import _keys as K
+from nanomlip.integrations import allocator
 from nanomlip.integrations.ase_calculator import NanoCalculator, check_species
 
 #: Message of the ImportError raised when torch-sim is missing.
@@ -94,6 +97,8 @@ class NanoTorchSimModel(ModelInterface):
             state = ts.SimState(**state, masses=torch.ones_like(state["positions"][:, 0]))
         check_species(state.atomic_numbers.detach().cpu().numpy(), self.species)
         graph = self.state_graph(state)
+        if self._device.type == "cpu":  # keep freed memory in the heap, as the ASE calculator
+            allocator.prepare_for(int(graph[K.EDGE_INDEX].shape[1]))
         output = self.model(graph)
         results = {"energy": output[K.ENERGY].detach()}
         if self._compute_forces:
