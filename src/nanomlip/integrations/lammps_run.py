@@ -150,8 +150,9 @@ def dynamics_commands(request: LammpsRequest, elements: list[str], out: Path) ->
         t = request.temperature
         commands.append(f"fix integrate all nvt temp {t} {t} {tdamp_ps}")
     commands += [
-        "thermo_style custom step time temp pe ke etotal press",
-        "thermo_modify format float %.15g",
+        # cpu: wall seconds since the run started; flush: rows reach the log as they come.
+        "thermo_style custom step time temp pe ke etotal press cpu",
+        "thermo_modify format float %.15g flush yes",
         f"thermo {request.thermo_every}",
         f"dump forces all custom {request.dump_every} {out / 'dump.lammpstrj'} "
         "id type element x y z fx fy fz",
