@@ -336,8 +336,9 @@ def render_card(inputs: CardInputs) -> str:
             "## Speed",
             "",
             f"Command: `{inputs.speed.get('command')}` (ratios: peer time / student time in the "
-            "same run; the harness times an untrained network of the same architecture, and "
-            "speed does not depend on weight values).",
+            "same run, every model with freed memory kept in the heap, like for like; the "
+            "harness times an untrained network of the same architecture, and speed does not "
+            "depend on weight values).",
             "",
             speed_section(inputs.speed, label),
         ]
