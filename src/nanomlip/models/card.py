@@ -237,8 +237,18 @@ def eos_section(eos: dict[str, Any], student_label: str) -> str:
 
 
 def speed_section(speed: dict[str, Any], student_label: str) -> str:
-    """Student time per atom and its speed-up over each peer measured in the same run."""
-    results = [r for r in speed["results"] if r.get("status") == "ok"]
+    """Student time per atom and its speed-up over each peer measured in the same run.
+
+    Only like-for-like points enter: the ``heap`` allocator setting (every model with freed
+    memory kept) when the run measured it, else its only setting.
+    """
+    settings = {r.get("allocator", "heap") for r in speed["results"]}
+    setting = "heap" if "heap" in settings else min(settings, default="heap")
+    results = [
+        r
+        for r in speed["results"]
+        if r.get("status") == "ok" and r.get("allocator", "heap") == setting
+    ]
     peers = sorted({r["model"] for r in results if r["role"] == "peer"})
     lines = []
 
@@ -326,8 +336,9 @@ def render_card(inputs: CardInputs) -> str:
             "## Speed",
             "",
             f"Command: `{inputs.speed.get('command')}` (ratios: peer time / student time in the "
-            "same run; the harness times an untrained network of the same architecture, and "
-            "speed does not depend on weight values).",
+            "same run, every model with freed memory kept in the heap, like for like; the "
+            "harness times an untrained network of the same architecture, and speed does not "
+            "depend on weight values).",
             "",
             speed_section(inputs.speed, label),
         ]
