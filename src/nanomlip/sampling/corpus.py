@@ -215,7 +215,7 @@ def frame_sources(recipe: dict, seeds: Sequence[str], elements: Sequence[str]) -
     """
     from ase.data import atomic_numbers
 
-    from nanomlip.sampling.real_crystals import _DEFAULTS
+    from nanomlip.sampling.real_crystals import CORPUS_DEFAULTS
 
     samplers = recipe["samplers"]
     chosen = set(recipe.get("elements") or elements)
@@ -227,7 +227,7 @@ def frame_sources(recipe: dict, seeds: Sequence[str], elements: Sequence[str]) -
         if spec["name"] != "corpus":
             out.append("")
             continue
-        options = {**_DEFAULTS, **spec.get("options", {})}
+        options = {**CORPUS_DEFAULTS, **spec.get("options", {})}
         ordered = ordered_corpus(
             options["source"],
             int(options["max_seed_atoms"]),

@@ -325,7 +325,8 @@ def langevin_snapshot(
     return snapshot if is_sane(snapshot) else atoms
 
 
-_DEFAULTS: dict[str, Any] = {
+#: Options of the ``corpus`` sampler and their defaults (``corpus.frame_sources`` reads them).
+CORPUS_DEFAULTS: dict[str, Any] = {
     "source": "oqmd_icsd",
     "plan": DEFAULT_PLAN,
     "max_seed_atoms": 24,
@@ -351,7 +352,7 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
     ``start_rattle`` (0.05 Å), ``max_strain`` (0.06), ``max_rattle`` (0.2 Å), ``md_steps`` (30).
     """
     name = "corpus"
-    options = check_options(name, options, _DEFAULTS)
+    options = check_options(name, options, CORPUS_DEFAULTS)
     _check_context(name, context)
     plan = list(options["plan"])
     unknown = sorted(set(plan) - set(PLAN_ENTRIES))
