@@ -160,3 +160,12 @@ def mean_abs_percent(pairs: list[tuple[float | None, float | None]]) -> float | 
     """Mean of |x - ref| / ref in %, over the pairs where both are known; None if none."""
     errors = [abs(x - ref) / abs(ref) * 100 for x, ref in pairs if x is not None and ref]
     return float(np.mean(errors)) if errors else None
+
+
+def save_figure(figure: Any, path: Path) -> None:
+    """Lay out, write (110 dpi) and close a matplotlib figure of the electrolyte reports."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

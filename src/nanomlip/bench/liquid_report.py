@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from nanomlip.bench.electrolyte_common import save_figure
 from nanomlip.bench.liquid_electrolytes import density_mae_percent
 
 _SERIES = (
@@ -132,9 +133,7 @@ def plot_density_parity(records: Sequence[dict[str, Any]], path: Path) -> None:
     axis.set_xlabel("experimental density (g/cm³)")
     axis.set_ylabel("NPT density, 1 bar (g/cm³)")
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def write_liquid_report(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from nanomlip.bench.electrolyte_common import mean_abs_percent
+from nanomlip.bench.electrolyte_common import mean_abs_percent, save_figure
 
 _ROLE_STYLE = {"student": ("tab:blue", "-", "o"), "teacher": ("tab:orange", "--", "s")}
 
@@ -139,7 +139,7 @@ def plot_msd(records: Sequence[dict[str, Any]], path: Path) -> None:
         axis.set_ylabel("Li MSD (Å²)")
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=5)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_arrhenius(records: Sequence[dict[str, Any]], path: Path) -> None:
@@ -171,7 +171,7 @@ def plot_arrhenius(records: Sequence[dict[str, Any]], path: Path) -> None:
         axis.set_ylabel("D (cm²/s)")
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=6)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_lattice_parity(records: Sequence[dict[str, Any]], path: Path) -> None:
@@ -202,15 +202,7 @@ def plot_lattice_parity(records: Sequence[dict[str, Any]], path: Path) -> None:
     axis.set_xlabel("experimental a, b, c (Å)")
     axis.set_ylabel("relaxed a, b, c (Å)")
     axis.legend()
-    _save(figure, path)
-
-
-def _save(figure: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def write_solid_report(
