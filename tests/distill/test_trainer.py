@@ -366,3 +366,14 @@ def test_a_config_saved_before_a_field_existed_is_not_a_difference():
     del saved["category_weights"]
     assert config.differences(saved) == {}
     assert "category_weights" in tiny_config(category_weights={"bulk": 2.0}).differences(saved)
+
+
+def test_every_step_chooses_the_allocator_mode_for_its_batch(dataset, tmp_path, monkeypatch):
+    from nanomlip.integrations import allocator
+
+    edges = []
+    monkeypatch.setattr(allocator, "prepare_for", lambda n: edges.append(n) or False)
+    config = tiny_config(val_fraction=0.0, max_epochs=1, checkpoint_every=1000)
+    train(dataset, tmp_path / "run", config)
+    assert len(edges) == 5
+    assert all(isinstance(n, int) and n > 0 for n in edges)

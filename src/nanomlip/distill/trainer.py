@@ -54,6 +54,7 @@ from nanomlip.distill.freeze import freeze_early_layers
 from nanomlip.distill.losses import LossSettings, distillation_loss
 from nanomlip.distill.metrics import EV_PER_A3_TO_GPA, error_report, flatten_overall, predict
 from nanomlip.distill.plots import learning_curve
+from nanomlip.integrations import allocator
 from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.config import preset_config
 from nanomlip.models.grow import grow_model
@@ -544,6 +545,9 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         batch = self._collate(self.data.train_graphs, members)
+        # Keep freed memory in the heap as the calculator does: 1 thread, v5 frames, batch 16,
+        # 134 -> 182 frames/s (page faults 3.4 M -> 0.14 M per 300 steps).
+        allocator.prepare_for(int(batch[K.EDGE_INDEX].shape[1]))
         self.optimizer.zero_grad(set_to_none=True)
         output = self.model(batch)
         loss, terms = distillation_loss(self.model, batch, output, self.loss_settings)
