@@ -325,21 +325,28 @@ OTHERS: tuple[SolidElectrolyte, ...] = (
         check_source=True,
     ),
     SolidElectrolyte(
-        name="Li3PO4",
+        name="Li3YCl6",
         family="other",
-        space_group="Pmnb",
-        lattice=(6.1113, 10.4612, 4.9208, 90.0, 90.0, 90.0),
+        space_group=150,
+        lattice=(11.2001, 11.2001, 6.0441, 90.0, 90.0, 120.0),
         sites=(
-            Site("Li1 8d", (0.5016, 0.1627, 0.3008), {"Li": 1.0}),
-            Site("Li2 4c", (0.75, 0.4246, 0.2045), {"Li": 1.0}),
-            Site("P 4c", (0.25, 0.4115, 0.3079), {"P": 1.0}),
-            Site("O1 8d", (0.0441, 0.3418, 0.2054), {"O": 1.0}),
-            Site("O2 4c", (0.25, 0.0503, 0.2928), {"O": 1.0}),
-            Site("O3 4c", (0.75, 0.0896, 0.1223), {"O": 1.0}),
+            Site("Li1 3f", (0.0, 0.6991, 0.5), {"Li": 1.0}),
+            Site("Li2 3e", (0.0, 0.6548, 0.0), {"Li": 1.0}),
+            Site("Li3 3e", (0.6535, 0.6535, 0.0), {"Li": 1.0}),
+            Site("Y1 2d", (1 / 3, 2 / 3, 0.5113), {"Y": 1.0}),
+            Site("Y2 1a", (0.0, 0.0, 0.0), {"Y": 1.0}),
+            Site("Cl1 6g", (0.1171, 0.8859, 0.7743), {"Cl": 1.0}),
+            Site("Cl2 6g", (0.1082, 0.5601, 0.7559), {"Cl": 1.0}),
+            Site("Cl3 6g", (0.2103, 0.7719, 0.2691), {"Cl": 1.0}),
         ),
-        source="gamma-Li3PO4 (LISICON parent), Pmnb: B. Wang et al., J. Solid State Chem. "
-        "115, 313 (1995) (AMCSD 0013843)",
-        md_repeat=(2, 1, 2),
+        source="lattice: T. Asano et al., Adv. Mater. 30, 1803075 (2018) (P-3m1); positions: "
+        "the Materials Project Li3ErCl6 structure (P321, same cell, isostructural) in the "
+        "Matbench dielectric set shipped with crystal-toolkit "
+        "(apps/examples/matbench_dielectric.json.gz, entry 336) with Er -> Y",
+        ordering="the ordered P321 cell of the isostructural Li3ErCl6 entry, Er replaced by Y; "
+        "the measured P-3m1 phase has partly occupied Y and Li sites",
+        md_repeat=(1, 1, 2),
+        check_source=True,
     ),
 )
 
