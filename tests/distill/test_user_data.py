@@ -136,3 +136,17 @@ def test_a_missing_file_and_an_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserDataError, match="neither a nanomlip dataset"):
         read_labelled_frames(tmp_path / "empty")
+
+
+def test_relaxed_frames_among_rattled_ones_are_not_taken_for_other_units(
+    tmp_path, emt_frames, universal
+):
+    frames = emt_frames("Cu", 6, seed=5, rattle=0.15) + emt_frames("Cu", 2, seed=6, rattle=0.03)
+    for atoms in frames[-2:]:  # relaxed by the user's code: forces at its noise level, while
+        results = atoms.calc.results  # the model's own minimum is elsewhere
+        noise = np.random.default_rng(0).normal(scale=1e-3, size=results["forces"].shape)
+        atoms.calc = SinglePointCalculator(atoms, energy=results["energy"], forces=noise)
+    write(tmp_path / "relaxed.extxyz", frames)
+    check_consistent_units(
+        read_labelled_frames(tmp_path / "relaxed.extxyz"), _predictor(universal[0])
+    )

@@ -44,6 +44,9 @@ UNIT_KEYS = ("energy_unit", "energy_units", "units", "unit")
 FILE_SUFFIXES = (".extxyz", ".xyz", ".db", ".traj")
 #: A frame's force scale against the model's may differ from the median frame's by this factor.
 FORCE_SCALE_TOLERANCE = 8.0
+#: Forces (RMS, eV/Å) below which a frame's force scale is not compared: near a minimum both
+#: the labels and the model's forces are residual noise and their ratio means nothing.
+FORCE_SCALE_FLOOR = 0.05
 #: A frame's energy residual may differ from per-element offsets fit to all frames by this
 #: much (eV/atom).
 ENERGY_RESIDUAL_TOLERANCE = 2.0
@@ -200,7 +203,9 @@ def check_consistent_units(frames: Sequence[Atoms], predict: ForcePredictor) -> 
     ``s`` stays within a factor :data:`FORCE_SCALE_TOLERANCE` (or five median deviations)
     of the median frame's even for a poor model, so a frame written in other units stands
     out when the factor is large (kcal/mol: 23, kJ/mol: 96, Hartree: 27, Hartree/Bohr:
-    51); eV/Bohr (1.9) is too close to tell. Needs three frames or more.
+    51); eV/Bohr (1.9) is too close to tell. Frames near a minimum (label or model RMS force
+    under :data:`FORCE_SCALE_FLOOR`) take part in the energy check only. Needs three frames or
+    more.
 
     Args:
         frames: Labelled frames (``info["source"]`` names them).
@@ -217,7 +222,8 @@ def check_consistent_units(frames: Sequence[Atoms], predict: ForcePredictor) -> 
         label = atoms.calc.results
         model_rms = float(np.sqrt(np.mean(forces * forces)))
         label_rms = float(np.sqrt(np.mean(label["forces"] ** 2)))
-        scales.append(label_rms / model_rms if model_rms > 1e-6 else np.nan)
+        comparable = min(model_rms, label_rms) > FORCE_SCALE_FLOOR
+        scales.append(label_rms / model_rms if comparable else np.nan)
         residuals.append((label["energy"] - energy) / len(atoms))
     _check_force_scales(frames, np.asarray(scales))
     _check_energy_residuals(frames, np.asarray(residuals))
