@@ -19,9 +19,7 @@ from ase.data import chemical_symbols
 from nanomlip import _keys as K
 from nanomlip.data.graph import collate, to_device
 from nanomlip.distill import data as D
-
-#: eV/Å^3 -> GPa
-EV_PER_A3_TO_GPA = 160.21766208
+from nanomlip.units import EV_PER_A3_TO_GPA
 
 Graph = dict[str, torch.Tensor]
 

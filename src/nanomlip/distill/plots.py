@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from nanomlip.distill.metrics import EV_PER_A3_TO_GPA, Predictions
+from nanomlip.distill.metrics import Predictions
+from nanomlip.units import EV_PER_A3_TO_GPA
 
 
 def _save(figure: Figure, path: str | os.PathLike) -> Path:

@@ -52,8 +52,9 @@ from nanomlip.distill import stats
 from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.freeze import freeze_early_layers
 from nanomlip.distill.losses import LossSettings, distillation_loss
-from nanomlip.distill.metrics import EV_PER_A3_TO_GPA, error_report, flatten_overall, predict
+from nanomlip.distill.metrics import error_report, flatten_overall, predict
 from nanomlip.distill.plots import learning_curve
+from nanomlip.units import EV_PER_A3_TO_GPA
 from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.config import preset_config
 from nanomlip.models.grow import grow_model
