@@ -1,5 +1,7 @@
-"""Unit conversions, written once. Inside the package energies are eV, lengths Å, stresses
-eV/Å^3 (ASE's units); these factors convert them for reports and command-line options.
+"""Unit conversions, written once.
+
+Inside the package energies are eV, lengths Å and stresses eV/Å^3 (ASE's units); these
+factors convert them for reports and command-line options.
 
 The factors come from :mod:`ase.units` (CODATA 2014), the same constants that ``md/`` uses
 directly, so a pressure reported here and one set through ASE agree to the last bit.

@@ -47,7 +47,7 @@ from nanomlip.distill import data as D
 from nanomlip.distill.config import TrainConfig, apply_values
 from nanomlip.distill.evaluate import evaluate, split_indices
 from nanomlip.distill.stats import reference_energies
-from nanomlip.distill.trainer import MODEL, Trainer
+from nanomlip.distill.trainer import MODEL, make_trainer
 from nanomlip.distill.user_data import check_consistent_units, read_labelled_frames
 from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.nano import NanoModel
@@ -318,7 +318,7 @@ def finetune(
     options = options or FinetuneOptions()
     out = Path(out)
     prepared = prepare(data, out, options)
-    trainer = Trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
+    trainer = make_trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
     result = trainer.fit()
     trainer.export(out / MODEL)
     report = before_after_report(out, prepared)
