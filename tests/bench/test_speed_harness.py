@@ -8,15 +8,12 @@ from ase.calculators.calculator import Calculator, all_changes
 from nanomlip.bench.memory import parse_result, run_isolated, worker_command
 from nanomlip.bench.peers import MACE_MISSING, PEERS, ModelSpec, student_spec
 from nanomlip.bench.protocol import RESULT_MARKER, ns_per_day, peak_rss_mib
-from nanomlip.bench.speed import (
-    HarnessConfig,
-    PointResult,
+from nanomlip.bench.speed import HarnessConfig, PointResult, run_harness, skip_reason
+from nanomlip.bench.speed_report import (
     format_ratio,
     markdown_report,
     plot_scaling,
     ratio_table,
-    run_harness,
-    skip_reason,
     timing_table,
     write_harness_outputs,
 )

@@ -124,14 +124,8 @@ def _allocators(text: str) -> tuple[str, ...]:
 
 
 def run_speed(args: argparse.Namespace) -> int:
-    from nanomlip.bench.speed import (
-        HarnessConfig,
-        ratio_table,
-        run_harness,
-        timing_table,
-        with_allocator,
-        write_harness_outputs,
-    )
+    from nanomlip.bench.speed import HarnessConfig, run_harness, with_allocator
+    from nanomlip.bench.speed_report import ratio_table, timing_table, write_harness_outputs
     from nanomlip.bench.systems import SYSTEMS
 
     systems = tuple(filter(None, args.systems.split(",")))

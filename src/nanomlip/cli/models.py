@@ -150,7 +150,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_card(args: argparse.Namespace) -> int:
     from nanomlip.data.store import LabeledDataset
     from nanomlip.models import load_model
-    from nanomlip.models.card import CardInputs, read_json, render_card
+    from nanomlip.reports.card import CardInputs, read_json, render_card
 
     name = args.name or Path(str(args.model)).stem
     inputs = CardInputs(

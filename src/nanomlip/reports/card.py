@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nanomlip.bench.speed import format_ratio
+from nanomlip.bench.speed_report import format_ratio
 from nanomlip.models.checkpoint import model_metadata
 from nanomlip.models.nano import NanoModel, node_irreps
 
