@@ -6,7 +6,8 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 
 from nanomlip.bench.memory import parse_result, run_isolated, worker_command
-from nanomlip.bench.peers import MACE_MISSING, PEERS, ModelSpec, student_spec
+from nanomlip.bench.models import ModelSpec, calculator_for
+from nanomlip.bench.peers import MACE_MISSING, PEERS, student_spec
 from nanomlip.bench.protocol import RESULT_MARKER, ns_per_day, peak_rss_mib
 from nanomlip.bench.speed import HarnessConfig, PointResult, run_harness, skip_reason
 from nanomlip.bench.speed_report import (
@@ -42,7 +43,7 @@ class FakePeer(Calculator):
 
 
 def fake_peer() -> ModelSpec:
-    return ModelSpec("fake", "peer", "callable", "fake", factory=FakePeer)
+    return ModelSpec("fake", "callable", "fake", role="peer", factory=FakePeer)
 
 
 def point(model, n, seconds, role="student", system="si", status="ok", peak=None, base=None):
@@ -282,9 +283,8 @@ def test_isolated_harness_measures_each_allocator_setting(tmp_path):
 @pytest.mark.teacher
 def test_sevennet_nano_architecture_peer_is_built_by_sevenn():
     pytest.importorskip("sevenn")
-    from nanomlip.bench.peers import make_calculator
 
-    calculator, notes = make_calculator(PEERS["sevennet-nano-arch"], "cpu")
+    calculator, notes = calculator_for(PEERS["sevennet-nano-arch"], "cpu")
     atoms = build_system("si", 8)
     atoms.calc = calculator
     assert np.isfinite(atoms.get_potential_energy())

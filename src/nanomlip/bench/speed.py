@@ -29,10 +29,10 @@ from ase import Atoms
 
 from nanomlip.bench import protocol
 from nanomlip.bench.memory import run_isolated, worker_command
+from nanomlip.bench.models import ModelSpec
 from nanomlip.bench.peers import (
     LAMMPS_MISSING,
     MACE_MISSING,
-    ModelSpec,
     allocator_environment,
     lammps_available,
     mace_available,

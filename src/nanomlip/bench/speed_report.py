@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from nanomlip.bench.peers import ModelSpec
+from nanomlip.bench.models import ModelSpec
 from nanomlip.bench.speed import HarnessConfig, PointResult, with_allocator
 from nanomlip.bench.systems import SYSTEM_TITLES
 

@@ -10,7 +10,7 @@ from nanomlip.cli import bench_electrolytes, bench_lattice
 from nanomlip.models.config import available_presets
 
 if TYPE_CHECKING:
-    from nanomlip.bench.peers import ModelSpec
+    from nanomlip.bench.models import ModelSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -162,7 +162,7 @@ def run_speed(args: argparse.Namespace) -> int:
 
 
 def _add_eos_parser(kinds: argparse._SubParsersAction) -> None:
-    from nanomlip.bench.eos import MODELS_HELP
+    from nanomlip.bench.models import MODELS_HELP
 
     eos = kinds.add_parser(
         "eos",
@@ -187,14 +187,9 @@ def _add_eos_parser(kinds: argparse._SubParsersAction) -> None:
 def run_eos(args: argparse.Namespace) -> int:
     import torch
 
-    from nanomlip.bench.eos import (
-        load_bench_model,
-        parse_model_specs,
-        run_eos_benchmark,
-        summarize,
-        summary_table,
-        write_eos_outputs,
-    )
+    from nanomlip.bench.eos import run_eos_benchmark, summarize
+    from nanomlip.bench.eos_report import summary_table, write_eos_outputs
+    from nanomlip.bench.models import load_bench_model, parse_model_specs
 
     if args.threads:
         torch.set_num_threads(args.threads)
