@@ -31,7 +31,7 @@ class _PreparedRun:
     notes: list[str]
 
 
-#: Kept in sync with :data:`nanomlip.md.dynamics.ENSEMBLES` (not imported: ASE is slow).
+#: Kept in sync with :data:`nanomlip.md.settings.ENSEMBLES` (not imported: ASE is slow).
 _ENSEMBLE_HELP = "nve | nvt-langevin | nvt-nose-hoover | npt-mtk | npt-berendsen"
 
 
