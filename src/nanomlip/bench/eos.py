@@ -258,7 +258,7 @@ def unknown_elements(atoms: Atoms, elements: Sequence[str] | None) -> list[str]:
 
 
 def energies_per_atom(
-    calculator: Calculator, atoms: Atoms, volumes: Sequence[float]
+    calculator: Calculator, atoms: Atoms, volumes: Sequence[float] | np.ndarray
 ) -> list[float]:
     """Energy (eV/atom) of ``atoms`` scaled to each volume (Å^3/atom)."""
     energies = []
@@ -403,13 +403,13 @@ def summarize(results: Sequence[SystemResult]) -> list[ModelSummary]:
 
 
 def _mean_abs_percent(values: Sequence[float | None]) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.mean(np.abs(values)) * 100.0) if values else None
+    known = [v for v in values if v is not None]
+    return float(np.mean(np.abs(known)) * 100.0) if known else None
 
 
 def _median(values: Sequence[float | None]) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
+    known = [v for v in values if v is not None]
+    return float(np.median(known)) if known else None
 
 
 def run_eos_benchmark(
@@ -450,7 +450,7 @@ def _progress_line(r: SystemResult) -> str:
     if r.status != OK:
         return f"{head}  {r.reason}"
     return (
-        f"{head}  V0 {r.v0:8.3f} ({100 * r.v0_error:+5.1f}%)  B0 {r.b0:7.1f} "
-        f"({100 * r.b0_error:+6.1f}%)  B1 {r.b1:5.2f}  Delta {r.delta:7.2f} meV  "
+        f"{head}  V0 {r.v0:8.3f} ({100 * (r.v0_error or 0.0):+5.1f}%)  B0 {r.b0:7.1f} "
+        f"({100 * (r.b0_error or 0.0):+6.1f}%)  B1 {r.b1:5.2f}  Delta {r.delta:7.2f} meV  "
         f"{r.seconds:5.2f} s"
     )

@@ -71,7 +71,8 @@ def _model_cells(r: SystemResult | None) -> str:
     if r.status != OK:
         return f" {r.status} | | | |"
     return (
-        f" {r.v0:.2f} ({100 * r.v0_error:+.1f}%) | {r.b0:.1f} ({100 * r.b0_error:+.0f}%) "
+        f" {r.v0:.2f} ({100 * (r.v0_error or 0.0):+.1f}%) | {r.b0:.1f} "
+        f"({100 * (r.b0_error or 0.0):+.0f}%) "
         f"| {r.b1:.2f} | {r.delta:.2f} |"
     )
 

@@ -40,7 +40,7 @@ def sevennet_calculator(name: str, device: str) -> tuple[Any, list[str]]:
 
     model, _, task = name.partition("@")
     cueq, note = sevennet_uses_cueq(device)
-    options = {"modal": task} if task else {}
+    options: dict[str, Any] = {"modal": task} if task else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         calculator = SevenNetCalculator(model, device=device, enable_cueq=cueq, **options)

@@ -120,7 +120,7 @@ def _allocator_section(results: Sequence[PointResult], system: str, setting: str
 
 def _memory_cell(result: PointResult) -> str:
     text = f"{result.peak_rss_mib:,.0f}"
-    if result.baseline_rss_mib is not None:
+    if result.baseline_rss_mib is not None and result.peak_rss_mib is not None:
         text += f" (+{max(result.peak_rss_mib - result.baseline_rss_mib, 0):,.0f})"
     if result.gpu_peak_mib is not None:
         text += f", GPU {result.gpu_peak_mib:,.0f}"
@@ -173,10 +173,12 @@ def ratio_table(
             cells = []
             for n in sizes:
                 mine, theirs = mine_index.get((student, n)), peer_index.get((peer, n))
-                if mine is None or theirs is None or not (mine.ok and theirs.ok):
+                mine_s = mine.seconds_per_step if mine is not None and mine.ok else None
+                theirs_s = theirs.seconds_per_step if theirs is not None and theirs.ok else None
+                if mine_s is None or theirs_s is None:
                     cells.append("-")
                     continue
-                cells.append(format_ratio(theirs.seconds_per_step / mine.seconds_per_step))
+                cells.append(format_ratio(theirs_s / mine_s))
             lines.append(f"| {student} / {peer} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -8,7 +8,7 @@ dict), ``structure`` (path of an extended-XYZ file), ``steps``, ``warmup``, ``th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ase import Atoms
 
@@ -52,7 +52,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
     return run_point(
         ModelSpec.from_dict(request["spec"]),
-        read(request["structure"]),
+        cast(Atoms, read(request["structure"])),
         steps=int(request["steps"]),
         warmup=int(request["warmup"]),
         threads=int(request["threads"]),

@@ -124,7 +124,8 @@ def _prepare_run(args: argparse.Namespace, config: MDConfig) -> _PreparedRun:
     atoms = make_supercell(read_structure(args.file, args.index), args.supercell)
     calculator = calculator_from_args(args)
     check_structure(atoms, str(args.file), calculator.species)
-    start_step, start_time, notes = 0, 0.0, []
+    notes: list[str] = []
+    start_step, start_time = 0, 0.0
     if args.restart:
         record = read_run_record(out_dir)
         atoms, start_step, start_time = load_restart(out_dir, config.traj_format)

@@ -6,7 +6,7 @@ import argparse
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +74,10 @@ def run_list(args: argparse.Namespace) -> int:
             f"{values['num_tensor_channels']}x(l=1..{values['lmax']}), "
             f"sh lmax {values['sh_lmax']}, {values['num_parameters']:,} parameters"
         )
-    print("registered models:", ", ".join(payload["registered"]) or "none shipped yet")
+    print(
+        "registered models:",
+        ", ".join(cast(list[str], payload["registered"])) or "none shipped yet",
+    )
     return 0
 
 

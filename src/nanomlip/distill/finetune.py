@@ -179,8 +179,9 @@ def draw_replay(
     train = np.setdiff1d(np.arange(len(dataset)), val)
     # two generators: the forgetting frames do not depend on how many frames are replayed
     replay_rng, forget_rng = (np.random.default_rng([seed, stream]) for stream in (14, 15))
-    picked = replay_rng.choice(train, size=min(count, len(train)), replace=False) if count else []
-    held = forget_rng.choice(val, size=min(forget, len(val)), replace=False) if forget else []
+    none = np.zeros(0, dtype=int)
+    picked = replay_rng.choice(train, size=min(count, len(train)), replace=False) if count else none
+    held = forget_rng.choice(val, size=min(forget, len(val)), replace=False) if forget else none
     return [dataset.atoms(int(i)) for i in sorted(picked)], [
         dataset.atoms(int(i)) for i in sorted(held)
     ]
@@ -227,7 +228,8 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
     train, held = split_user_frames(frames, options.holdout, options.seed)
     shift = fit_reference_shift(model, train) if refit else {}
     count = round(options.replay / (1 - options.replay) * len(train)) if options.replay else 0
-    replay, forget = [], []
+    replay: list[Atoms] = []
+    forget: list[Atoms] = []
     if count or options.forget_frames:
         try:
             root = replay_root(model, options)

@@ -43,5 +43,5 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float, step:
         if not current.requires_grad:
             continue
         averaged.mul_(d).add_(current.detach(), alpha=1 - d)
-    for averaged, current in zip(ema.buffers(), model.buffers(), strict=True):
-        averaged.copy_(current)
+    for averaged_buffer, current_buffer in zip(ema.buffers(), model.buffers(), strict=True):
+        averaged_buffer.copy_(current_buffer)

@@ -415,7 +415,7 @@ def _train_phases(
                 str(train_round(run, folder, options, m, ctx.replay_data, start))
                 for m in range(members)
             ]
-    models = training.done()["models"]
+    models = (training.done() or {})["models"]
     report_path = Path(models[0]).with_name("finetune_report.json")
     forgetting = (
         json.loads(report_path.read_text()).get("forgetting") if report_path.is_file() else None
@@ -478,7 +478,8 @@ def specialize(
     warm = options.warm_start and (base.metadata or {}).get("teacher") == options.teacher
     ctx = _Run(run, structures, teacher, options, replay_data, warm)
     history: list[dict[str, Any]] = []
-    current, committee, stopped_by = options.model, [], "max_rounds"
+    committee: list[str] = []
+    current, stopped_by = options.model, "max_rounds"
     for round_ in range(options.max_rounds + 1):
         reason = _budget_left(history, options)
         train = round_ < options.max_rounds and not reason

@@ -232,7 +232,7 @@ def run_md(
     progress: bool = False,
     on_step: Callable[[int, Atoms], None] | None = None,
     drift_from_step: int = 0,
-    on_start: Callable[[Path], None] | None = None,
+    on_start: Callable[[Path], object] | None = None,
     trust: TrustCheck | None = None,
 ) -> MDResult:
     """Integrate ``atoms`` for ``config.steps`` steps, writing trajectory and thermo log.
@@ -327,7 +327,7 @@ def _integrate(
         if step == 0:
             recorder.record(log, 0, final=config.steps == 0)
         while step < config.steps:
-            dyn.step()
+            dyn.step()  # type: ignore[attr-defined]  # every ASE integrator defines step
             dyn.nsteps += 1
             step += 1
             check_stability(atoms, step, recorder.time_at(step), config.temperature_limit_K)
