@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE
+
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     distill = subparsers.add_parser(
@@ -84,13 +86,9 @@ def run_distill(args: argparse.Namespace) -> int:
         overall = state.history[-1]["report"]["overall"]
         print(
             "last validation: "
-            f"E {overall['energy_mae_meV_per_atom']:.2f} meV/atom, "
-            f"F {overall['forces_mae_meV_per_A']:.1f} meV/Å"
-            + (
-                f", S {overall['stress_mae_GPa']:.3f} GPa"
-                if overall["stress_mae_GPa"] is not None
-                else ""
-            )
+            f"E {overall[ENERGY_MAE]:.2f} meV/atom, "
+            f"F {overall[FORCES_MAE]:.1f} meV/Å"
+            + (f", S {overall[STRESS_MAE]:.3f} GPa" if overall[STRESS_MAE] is not None else "")
         )
     print(f"best model (step {state.best_step}): {args.out / MODEL}")
     return 0

@@ -8,6 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any, cast
 
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE
+
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     listing = subparsers.add_parser("models", help="list presets and registered models")
@@ -97,11 +99,11 @@ def run_info(args: argparse.Namespace) -> int:
 
 def _mae_line(val: dict[str, Any]) -> str:
     parts = [
-        f"E {val['energy_mae_meV_per_atom']:.1f} meV/atom",
-        f"F {val['forces_mae_meV_per_A']:.0f} meV/Å",
+        f"E {val[ENERGY_MAE]:.1f} meV/atom",
+        f"F {val[FORCES_MAE]:.0f} meV/Å",
     ]
-    if val.get("stress_mae_GPa") is not None:
-        parts.append(f"S {val['stress_mae_GPa']:.2f} GPa")
+    if val.get(STRESS_MAE) is not None:
+        parts.append(f"S {val[STRESS_MAE]:.2f} GPa")
     return ", ".join(parts) + f" ({val.get('n_frames', '?')} frames)"
 
 

@@ -52,6 +52,7 @@ from nanomlip.distill.user_data import check_consistent_units, read_labelled_fra
 from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import load_model
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE, ErrorMetrics
 
 INIT_MODEL = "init.safetensors"
 PREPARED = "prepared.json"
@@ -337,7 +338,7 @@ def finetune(
     return report
 
 
-def _overall(model: Any, data: Path) -> dict[str, Any]:
+def _overall(model: Any, data: Path) -> ErrorMetrics:
     return evaluate(model, data, split="all", dtype="float64").report["overall"]
 
 
@@ -379,9 +380,9 @@ def report_markdown(report: dict[str, Any]) -> str:
     for section, title in (("heldout", "user held-out"), ("forgetting", "distillation val")):
         for name, overall in (report.get(section) or {}).items():
             lines.append(
-                f"| {title} | {name} | {_cell(overall['energy_mae_meV_per_atom'])} | "
-                f"{_cell(overall['forces_mae_meV_per_A'])} | "
-                f"{_cell(overall.get('stress_mae_GPa'), 3)} |"
+                f"| {title} | {name} | {_cell(overall[ENERGY_MAE])} | "
+                f"{_cell(overall[FORCES_MAE])} | "
+                f"{_cell(overall.get(STRESS_MAE), 3)} |"
             )
     if "training" in report:
         training = report["training"]

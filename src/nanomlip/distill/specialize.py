@@ -47,6 +47,7 @@ from nanomlip.distill.active_labels import frame_errors, label_frames, pooled_fo
 from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.finetune import FinetuneOptions, finetune, replay_root
 from nanomlip.models.registry import load_model
+from nanomlip.schema import FORCES_MAE
 
 #: Options that may change when a run is resumed (they only decide when it stops).
 RUNTIME_OPTIONS = ("max_rounds", "max_teacher_calls", "max_minutes", "threshold_meV_A")
@@ -423,7 +424,7 @@ def _train_phases(
     return {
         "forgetting_force_mae_meV_A": None
         if not forgetting
-        else [forgetting[k]["forces_mae_meV_per_A"] for k in ("before", "after")],
+        else [forgetting[k][FORCES_MAE] for k in ("before", "after")],
         "selected_frames": len(selected),
         "selected_by": str(selected[0].info.get("selected_by")) if selected else None,
         "selected_force_mae_meV_A": pooled_force_mae(selected) if selected else None,

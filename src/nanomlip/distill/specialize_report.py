@@ -14,6 +14,7 @@ from ase import Atoms
 
 from nanomlip.models.checkpoint import save_checkpoint
 from nanomlip.models.registry import load_model
+from nanomlip.schema import FORCES_MAE
 
 MODEL = "model.safetensors"
 CARD = "model.md"
@@ -165,9 +166,7 @@ def card_markdown(result: dict[str, Any]) -> str:
             f"{_cell(row['cpu_s'], 0)} |"
         )
     if result.get("forgetting"):
-        before, after = (
-            result["forgetting"][k]["forces_mae_meV_per_A"] for k in ("before", "after")
-        )
+        before, after = (result["forgetting"][k][FORCES_MAE] for k in ("before", "after"))
         lines += [
             "",
             f"Forgetting: force MAE on {result['forgetting']['n_frames']} validation frames of "

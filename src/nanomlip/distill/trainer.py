@@ -62,6 +62,7 @@ from nanomlip.distill.setup import (
 from nanomlip.models.checkpoint import save_checkpoint
 from nanomlip.models.config import ModelConfig
 from nanomlip.models.nano import NanoModel
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE, ErrorReport
 from nanomlip.units import EV_PER_A3_TO_GPA
 
 __all__ = [
@@ -293,19 +294,19 @@ class Trainer:
         self._write_metrics()
         return row
 
-    def _validation_report(self) -> dict[str, Any] | None:
+    def _validation_report(self) -> ErrorReport | None:
         if not self.data.val_graphs:
             return None
         predictions = predict(self.ema, self.data.val_graphs, self.val_batches, self.device)
         categories = self.data.dataset.arrays["category"][predictions.frame_id]
         return error_report(predictions, categories)
 
-    def _score(self, report: dict[str, Any]) -> float:
+    def _score(self, report: ErrorReport) -> float:
         overall = report["overall"]
         terms = [
-            (self.config.energy_weight, overall["energy_mae_meV_per_atom"], 1e-3),
-            (self.config.forces_weight, overall["forces_mae_meV_per_A"], 1e-3),
-            (self.config.stress_weight, overall["stress_mae_GPa"], 1 / EV_PER_A3_TO_GPA),
+            (self.config.energy_weight, overall[ENERGY_MAE], 1e-3),
+            (self.config.forces_weight, overall[FORCES_MAE], 1e-3),
+            (self.config.stress_weight, overall[STRESS_MAE], 1 / EV_PER_A3_TO_GPA),
         ]
         return float(sum(w * v * unit for w, v, unit in terms if v is not None))
 

@@ -44,7 +44,6 @@ def scatter_sum(source: torch.Tensor, index: torch.Tensor, num_rows: int) -> tor
         (N, ...) sums; rows that no edge points to are zero.
     """
     if torch.jit.is_scripting():
-        shape = [num_rows] + source.shape[1:]  # type: ignore[operator]  # a list in TorchScript
-        out = torch.zeros(shape, dtype=source.dtype, device=source.device)
+        out = torch.zeros([num_rows] + source.shape[1:], dtype=source.dtype, device=source.device)
         return out.index_add_(0, index, source)
     return _scatter_sum_autograd(source, index, num_rows)
