@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from nanomlip.cli.relax import add_model_options, calculator_from_args
+from nanomlip.cli.options import add_model_options, calculator_from_args
 from nanomlip.units import EV_PER_A3_TO_GPA
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nanomlip.cli.relax import add_model_options, add_structure_options, calculator_from_args
+from nanomlip.cli.options import add_model_options, add_structure_options, calculator_from_args
 from nanomlip.cli.trust import add_trust_options, trust_from_args, trust_summary
 
 if TYPE_CHECKING:

@@ -440,15 +440,18 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def load_config(
-    path: str | Path | None = None, assignments: typing.Sequence[str] = (), **values: Any
+    path: str | Path | None = None,
+    assignments: typing.Sequence[str] = (),
+    base: TrainConfig | None = None,
+    **values: Any,
 ) -> TrainConfig:
-    """Defaults, then the YAML file ``path``, then ``assignments``, then keyword ``values``.
+    """``base`` (default: defaults), the YAML file ``path``, ``assignments``, then ``values``.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
         ValueError: A bad file, key or value.
     """
-    config = TrainConfig()
+    config = base or TrainConfig()
     if path is not None:
         path = Path(path)
         if not path.is_file():
