@@ -77,33 +77,68 @@ LAMMPS_POTENTIALS = {
 }
 
 
-#: Peers selectable with ``--peers``.
-PEERS: dict[str, ModelSpec] = {
-    "sevennet-0": ModelSpec(
+_PEERS: dict[str, ModelSpec] = {}
+
+
+def register_peer(name: str, spec: ModelSpec) -> ModelSpec:
+    """Make ``spec`` selectable as ``--peers name`` (the style of ``register_preset``)."""
+    if name in _PEERS:
+        raise ValueError(f"peer {name!r} is already registered")
+    _PEERS[name] = spec
+    return spec
+
+
+def available_peers() -> list[str]:
+    """Names of the registered peers, in registration order (the order of ``--peers all``)."""
+    return list(_PEERS)
+
+
+def peer_spec(name: str) -> ModelSpec:
+    """The spec of peer ``name``; unknown names list the available ones."""
+    if name not in _PEERS:
+        raise ValueError(f"unknown peer {name!r}; available peers: {sorted(_PEERS)}")
+    return _PEERS[name]
+
+
+register_peer(
+    "sevennet-0",
+    ModelSpec(
         "sevennet-0",
         "sevennet",
         "7net-0",
         role="peer",
         description="SevenNet-0 (sevenn calculator)",
     ),
-    "sevennet-mf-0": ModelSpec(
+)
+register_peer(
+    "sevennet-mf-0",
+    ModelSpec(
         "sevennet-mf-0",
         "sevennet",
         "7net-mf-0@PBE",
         role="peer",
         description="SevenNet-MF-0, task PBE (sevenn calculator): the teacher of distill-v1",
     ),
-    "sevennet-l3i5": ModelSpec(
+)
+register_peer(
+    "sevennet-l3i5",
+    ModelSpec(
         "sevennet-l3i5", "sevennet", "7net-l3i5", role="peer", description="SevenNet-l3i5 (sevenn)"
     ),
-    "chgnet": ModelSpec(
+)
+register_peer(
+    "chgnet",
+    ModelSpec(
         "chgnet",
         "chgnet",
         "0.3.0",
         role="peer",
         description="CHGNet 0.3.0 (chgnet CHGNetCalculator)",
     ),
-    "sevennet-nano-arch": ModelSpec(
+)
+register_peer(
+    "sevennet-nano-arch",
+    ModelSpec(
         "sevennet-nano-arch",
         "sevennet-arch",
         "nano",
@@ -111,14 +146,20 @@ PEERS: dict[str, ModelSpec] = {
         description="SevenNet-Nano's architecture (3 blocks, l <= 2, 32 channels, full parity, "
         "5 Å) built by sevenn's model builder, RANDOM weights",
     ),
-    "mace-small": ModelSpec(
+)
+register_peer(
+    "mace-small",
+    ModelSpec(
         "mace-small",
         "mace",
         "small",
         role="peer",
         description="untrained MACE with MACE-mp-0-small's hyper-parameters, own venv",
     ),
-    "tersoff": ModelSpec(
+)
+register_peer(
+    "tersoff",
+    ModelSpec(
         "lammps-tersoff",
         "lammps",
         "tersoff",
@@ -126,7 +167,10 @@ PEERS: dict[str, ModelSpec] = {
         systems=("si",),
         description="LAMMPS pair_style tersoff, Si.tersoff (classical floor, Si only)",
     ),
-    "vashishta": ModelSpec(
+)
+register_peer(
+    "vashishta",
+    ModelSpec(
         "lammps-vashishta",
         "lammps",
         "vashishta",
@@ -134,7 +178,7 @@ PEERS: dict[str, ModelSpec] = {
         systems=("sio2",),
         description="LAMMPS pair_style vashishta, SiO.1990.vashishta (classical, SiO2 only)",
     ),
-}
+)
 
 
 def student_spec(preset: str) -> ModelSpec:

@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
-    from nanomlip.bench.peers import PEERS
+    from nanomlip.bench.peers import available_peers
 
     speed = kinds.add_parser(
         "speed",
@@ -41,7 +41,7 @@ def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
     speed.add_argument(
         "--peers",
         default="sevennet-0",
-        help=f"comma list from {sorted(PEERS)}, 'all' or 'none'",
+        help=f"comma list from {sorted(available_peers())}, 'all' or 'none'",
     )
     speed.add_argument("--systems", default="si,sio2", help="comma list from si, sio2")
     speed.add_argument(
@@ -83,19 +83,19 @@ def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
 
 
 def _speed_models(presets: str, peers: str) -> list[ModelSpec]:
-    from nanomlip.bench.peers import PEERS, student_spec
+    from nanomlip.bench.peers import available_peers, peer_spec, student_spec
 
     models = []
     for preset in filter(None, presets.split(",")):
         if preset not in available_presets():
             raise SystemExit(f"unknown preset {preset!r}; choose from {available_presets()}")
         models.append(student_spec(preset))
-    names = {"none": [], "all": list(PEERS)}.get(peers, list(filter(None, peers.split(","))))
+    names = {"none": [], "all": available_peers()}.get(peers, list(filter(None, peers.split(","))))
     for name in names:
-        if name not in PEERS:
-            raise SystemExit(f"unknown peer {name!r}; choose from {sorted(PEERS)}")
-        _check_peer_package(name, PEERS[name].kind)
-        models.append(PEERS[name])
+        if name not in available_peers():
+            raise SystemExit(f"unknown peer {name!r}; choose from {sorted(available_peers())}")
+        _check_peer_package(name, peer_spec(name).kind)
+        models.append(peer_spec(name))
     return models
 
 
