@@ -46,6 +46,7 @@ from nanomlip.data.store import MANIFEST, LabeledDataset, read_manifest
 from nanomlip.distill import data as D
 from nanomlip.distill.config import TrainConfig, apply_values
 from nanomlip.distill.evaluate import evaluate, split_indices
+from nanomlip.distill.run_folder import write_json
 from nanomlip.distill.stats import reference_energies
 from nanomlip.distill.trainer import MODEL, make_trainer
 from nanomlip.distill.user_data import check_consistent_units, read_labelled_frames
@@ -264,7 +265,7 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
         "n_forget": len(forget),
         "options": asdict(options),
     }
-    _write_json(out / PREPARED, prepared)
+    write_json(out / PREPARED, prepared)
     return prepared
 
 
@@ -279,12 +280,6 @@ def _predictor(model: NanoModel):
         return float(probe.get_potential_energy()), np.asarray(probe.get_forces())
 
     return predict
-
-
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------ training and report
@@ -333,7 +328,7 @@ def finetune(
             p.numel() for p in trainer.model.parameters() if not p.requires_grad
         ),
     }
-    _write_json(out / f"{REPORT}.json", report)
+    write_json(out / f"{REPORT}.json", report)
     (out / f"{REPORT}.md").write_text(report_markdown(report))
     return report
 

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from ase import Atoms
 
 from nanomlip.distill.plots import learning_curve
 
@@ -155,3 +157,59 @@ def read_state(path: Path, device: torch.device) -> dict[str, Any]:
     if not isinstance(saved, dict) or saved.get("format") != STATE_FORMAT:
         raise ValueError(f"{str(path)!r} is not a nanomlip training checkpoint")
     return saved
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write ``value`` as indented JSON atomically, creating the folder if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(value, indent=2))
+
+
+def write_frames(path: Path, frames: Sequence[Atoms]) -> None:
+    """Write ``frames`` to an extended-XYZ file atomically, creating the folder if needed."""
+    from ase.io import write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp, list(frames), format="extxyz")
+    os.replace(tmp, path)
+
+
+def read_frames(path: Path) -> list[Atoms]:
+    """Every frame of an extended-XYZ file."""
+    from ase.io import read
+
+    return list(read(path, index=":", format="extxyz"))
+
+
+class Phase:
+    """Times one phase in CPU and wall seconds and records them in ``FOLDER/phases.json``.
+
+    Only a phase that ran to its end is recorded, so a resumed run counts each once.
+    """
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.path, self.name = folder / "phases.json", name
+        self.info: dict[str, Any] = {}
+
+    def _phases(self) -> dict[str, Any]:
+        return json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def done(self) -> dict[str, Any] | None:
+        """What the finished phase recorded, or ``None`` if it has not finished."""
+        return self._phases().get(self.name)
+
+    def __enter__(self) -> Phase:
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is not None:
+            return
+        phases = self._phases()
+        phases[self.name] = {
+            "cpu_s": time.process_time() - self.cpu,
+            "wall_s": time.perf_counter() - self.wall,
+            **self.info,
+        }
+        write_json(self.path, phases)
