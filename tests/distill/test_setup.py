@@ -6,7 +6,6 @@ import pytest
 from nanomlip.data.store import LabeledDataset
 from nanomlip.distill import data as D
 from nanomlip.distill.config import apply_values
-from nanomlip.distill.run_folder import TrainState, csv_text
 from nanomlip.distill.setup import (
     build_student,
     resolve_student,
@@ -51,10 +50,3 @@ def test_an_initial_model_must_come_with_its_own_configuration(store):
     other = preset_config("nano-xs")
     with pytest.raises(ValueError, match="configuration of the initial model"):
         build_student(config, data, other, initial=student)
-
-
-def test_checkpoint_state_and_metrics_csv():
-    state = TrainState(step=3, history=[{"step": 1, "a": 1.0}, {"step": 3, "b": 2.0}])
-    assert TrainState(**state.to_dict()) == state
-    assert state.to_dict()["history"] is state.history  # no copy per checkpoint
-    assert csv_text(state.history).splitlines() == ["step,a,b", "1,1.0,", "3,,2.0"]
