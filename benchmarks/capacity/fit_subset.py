@@ -5,7 +5,13 @@ every architecture) and prints the training-set energy and force MAE every 500 s
 A model that cannot fit 128 frames is capacity-limited; one that fits them but not the
 held-out frames of a full run is limited by data and training time.
 
-Example (the figures in benchmarks/capacity/capacity.md):
+The loop is nanomlip's :class:`~nanomlip.distill.trainer.Trainer`, validating on the
+training frames themselves: float64, constant learning rate 5e-3 without warm-up, no EMA,
+no weight decay, gradient clipping at 10, Huber 0.01 on energy (weight 1) and forces
+(weight 10) only, per-element reference energies fitted, no force-RMS energy scale.
+
+Example (capacity.md's figures came from the script's earlier hand-written loop, which
+took batches in order instead of the trainer's shuffled ones; see git history):
     python benchmarks/capacity/fit_subset.py --data datasets/distill-v4 --steps 2000
     python benchmarks/capacity/fit_subset.py --data datasets/distill-v4 \
         --set species_self_connection=true
@@ -14,47 +20,50 @@ Example (the figures in benchmarks/capacity/capacity.md):
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 import yaml
 
-from nanomlip.data.graph import collate
 from nanomlip.data.store import LabeledDataset
-from nanomlip.distill import data as D
-from nanomlip.distill import stats
-from nanomlip.distill.losses import LossSettings, distillation_loss
-from nanomlip.models import build_model
+from nanomlip.distill.config import apply_values
+from nanomlip.distill.setup import resolve_student, student_cutoff, training_data
+from nanomlip.distill.trainer import Trainer
+
+#: Steps between the printed training errors.
+REPORT_EVERY = 500
 
 
-def labelled_graphs(frames, cutoff: float) -> list[dict]:
-    graphs = []
-    for atoms in frames:
-        graph = D.atoms_to_graph(atoms, cutoff, dtype=torch.float64)
-        n = len(atoms)
-        graph[D.TARGET_ENERGY] = torch.tensor([atoms.get_potential_energy()], dtype=torch.float64)
-        graph[D.TARGET_FORCES] = torch.as_tensor(atoms.get_forces(), dtype=torch.float64)
-        graph[D.TARGET_STRESS] = torch.zeros(1, 3, 3, dtype=torch.float64)
-        graph[D.STRESS_MASK] = torch.zeros(1, dtype=torch.float64)
-        graph[D.TARGET_ATOMIC_ENERGIES] = torch.zeros(n, dtype=torch.float64)
-        graph[D.ATOMIC_ENERGIES_MASK] = torch.zeros(n, dtype=torch.float64)
-        graphs.append(graph)
-    return graphs
-
-
-def training_error(model, graphs, batch_size: int) -> tuple[float, float]:
-    """Energy MAE (meV/atom) and force MAE (meV/Å) over ``graphs``."""
-    model.eval()
-    energy, forces = [], []
-    for start in range(0, len(graphs), batch_size):
-        batch = collate(graphs[start : start + batch_size])
-        out = model(batch)
-        per_atom = (out["energy"] - batch[D.TARGET_ENERGY]) / batch["num_atoms"]
-        energy.append(per_atom.abs().detach().numpy())
-        forces.append((out["forces"] - batch[D.TARGET_FORCES]).abs().detach().numpy().ravel())
-    model.train()
-    return 1000 * np.concatenate(energy).mean(), 1000 * np.concatenate(forces).mean()
+def subset_config(preset: str, overrides: dict, steps: int):
+    """The training configuration of the fit (see the module docstring)."""
+    return apply_values(
+        {
+            "preset": preset,
+            "model": overrides,
+            "dtype": "float64",
+            "batch_size": 16,
+            "max_epochs": 10**6,
+            "max_steps": steps,
+            "lr": 5e-3,
+            "warmup_steps": 0,
+            "schedule": "constant",
+            "weight_decay": 0.0,
+            "ema_decay": 0.0,
+            "grad_clip": 10.0,
+            "huber_delta": 0.01,
+            "energy_weight": 1.0,
+            "forces_weight": 10.0,
+            "stress_weight": 0.0,
+            "hvp_weight": 0.0,
+            "energy_scale": "none",
+            "eval_every": REPORT_EVERY,
+            "checkpoint_every": 10**9,
+            "progress": False,
+        }
+    )
 
 
 def main() -> None:
@@ -65,54 +74,49 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--preset", default="nano-5.0")
     parser.add_argument("--set", action="append", default=[], help="model field=value")
+    parser.add_argument("--out", type=Path, help="run folder (default: a temporary one)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
     overrides = {}
     for item in args.set:
         key, value = item.split("=", 1)
         overrides[key] = yaml.safe_load(value)
+    config = subset_config(args.preset, overrides, args.steps)
     dataset = LabeledDataset(args.data)
     categories = np.asarray(dataset.arrays["category"])
-    chosen = np.random.default_rng(0).choice(
-        np.where(categories == args.category)[0], args.frames, replace=False
+    chosen = np.sort(
+        np.random.default_rng(0).choice(
+            np.where(categories == args.category)[0], args.frames, replace=False
+        )
     )
-    frames = [dataset.atoms(int(i)) for i in chosen]
-    model = build_model(args.preset, **overrides).double()
-    numbers = np.concatenate([atoms.numbers for atoms in frames])
-    shifts = stats.reference_energies(
-        numbers,
-        np.array([len(atoms) for atoms in frames]),
-        np.array([atoms.get_potential_energy() for atoms in frames]),
-    )
-    for z, value in shifts.items():
-        model.atomic_energy_shift[z] = value
-    graphs = labelled_graphs(frames, model.cutoff)
-    settings = LossSettings(huber_delta=0.01, energy_weight=1.0, forces_weight=10.0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    model.train()
-    batch_size, started = 16, time.perf_counter()
-    label = np.mean([np.abs(atoms.get_forces()).mean() for atoms in frames]) * 1000
-    print(
-        f"{args.frames} {args.category} frames, mean |F component| {label:.0f} meV/Å, "
-        f"model {overrides or args.preset}, {model.num_parameters()} parameters"
-    )
-    for step in range(args.steps):
-        start = (step * batch_size) % len(graphs)
-        batch = collate(graphs[start : start + batch_size])
-        loss = distillation_loss(model, batch, model(batch), settings)[0]
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimizer.step()
-        if (step + 1) % 500 == 0:
-            energy, forces = training_error(model, graphs, batch_size)
-            elapsed = time.perf_counter() - started
+    data = training_data(dataset, chosen, chosen, student_cutoff(config), config)
+    started = time.perf_counter()
+
+    def report(trainer: Trainer) -> None:
+        if trainer.state.step % REPORT_EVERY == 0:
+            row = trainer.state.history[-1]["report"]["overall"]
             print(
-                f"step {step + 1}: training E MAE {energy:.1f} meV/atom, "
-                f"F MAE {forces:.1f} meV/Å ({elapsed:.0f} s)",
+                f"step {trainer.state.step}: training E MAE "
+                f"{row['energy_mae_meV_per_atom']:.1f} meV/atom, F MAE "
+                f"{row['forces_mae_meV_per_A']:.1f} meV/Å "
+                f"({time.perf_counter() - started:.0f} s)",
                 flush=True,
             )
+
+    with tempfile.TemporaryDirectory() as scratch:
+        out = args.out or Path(scratch)
+        trainer = Trainer(data, resolve_student(config, data), out, config, [report])
+        forces = dataset.arrays["forces"][
+            np.concatenate(
+                [np.arange(dataset.atom_offsets[i], dataset.atom_offsets[i + 1]) for i in chosen]
+            )
+        ]
+        print(
+            f"{args.frames} {args.category} frames, mean |F component| "
+            f"{np.abs(forces).mean() * 1000:.0f} meV/Å, model {overrides or args.preset}, "
+            f"{trainer.model.num_parameters()} parameters"
+        )
+        torch.set_num_threads(1)
+        trainer.fit()
 
 
 if __name__ == "__main__":

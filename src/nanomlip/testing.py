@@ -24,6 +24,7 @@ from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 from nanomlip import _keys as K
 from nanomlip.data.graph import atoms_to_graph, batch_atoms
+from nanomlip.models.nano import NanoModel
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ def random_rotation(seed: int = 0, reflect: bool = False) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- evaluation
-def evaluate(model: torch.nn.Module, atoms: Atoms | Sequence[Atoms], dtype: torch.dtype) -> dict:
+def evaluate(
+    model: NanoModel | torch.jit.ScriptModule, atoms: Atoms | Sequence[Atoms], dtype: torch.dtype
+) -> dict:
     """Run ``model`` on one structure or a batch; return float64 numpy arrays."""
     structures = [atoms] if isinstance(atoms, Atoms) else list(atoms)
     cutoff = float(model.cutoff)
@@ -135,7 +138,7 @@ def _model_dtype(model: torch.nn.Module) -> torch.dtype:
 
 # ---------------------------------------------------------------------- symmetry checks
 def assert_rotation_equivariance(
-    model: torch.nn.Module, atoms: Atoms, reflect: bool = False, seed: int = 0
+    model: NanoModel, atoms: Atoms, reflect: bool = False, seed: int = 0
 ) -> None:
     """Energy invariant; forces rotate as vectors, stress as a rank-2 tensor."""
     dtype = _model_dtype(model)
@@ -159,7 +162,7 @@ def assert_rotation_equivariance(
     assert not bad, f"{kind} equivariance violated (relative errors {bad}, tolerance {tol})"
 
 
-def assert_permutation_invariance(model: torch.nn.Module, atoms: Atoms, seed: int = 0) -> None:
+def assert_permutation_invariance(model: NanoModel, atoms: Atoms, seed: int = 0) -> None:
     """Shuffling atoms permutes forces and leaves energy and stress unchanged."""
     dtype = _model_dtype(model)
     tol = TOLERANCES[dtype].equivariance
@@ -177,7 +180,7 @@ def assert_permutation_invariance(model: torch.nn.Module, atoms: Atoms, seed: in
     assert not bad, f"permutation invariance violated (relative errors {bad}, tolerance {tol})"
 
 
-def assert_translation_invariance(model: torch.nn.Module, atoms: Atoms, seed: int = 0) -> None:
+def assert_translation_invariance(model: NanoModel, atoms: Atoms, seed: int = 0) -> None:
     """A rigid translation changes neither energy, forces nor stress."""
     dtype = _model_dtype(model)
     tol = TOLERANCES[dtype].equivariance
@@ -192,12 +195,12 @@ def assert_translation_invariance(model: torch.nn.Module, atoms: Atoms, seed: in
 
 
 # ---------------------------------------------------------------------- derivative checks
-def _energy(model: torch.nn.Module, atoms: Atoms, dtype: torch.dtype) -> float:
+def _energy(model: NanoModel, atoms: Atoms, dtype: torch.dtype) -> float:
     return float(evaluate(model, atoms, dtype)[K.ENERGY].sum())
 
 
 def assert_forces_match_finite_differences(
-    model: torch.nn.Module, atoms: Atoms, max_atoms: int = 4
+    model: NanoModel, atoms: Atoms, max_atoms: int = 4
 ) -> float:
     """Forces equal minus the central-difference gradient of the energy.
 
@@ -226,7 +229,7 @@ def assert_forces_match_finite_differences(
     return worst
 
 
-def assert_stress_matches_strain_derivative(model: torch.nn.Module, atoms: Atoms) -> float:
+def assert_stress_matches_strain_derivative(model: NanoModel, atoms: Atoms) -> float:
     """Stress equals ``(1/V) dE/dε`` from central differences of a symmetric strain.
 
     Returns:
@@ -255,7 +258,7 @@ def assert_stress_matches_strain_derivative(model: torch.nn.Module, atoms: Atoms
     return worst
 
 
-def assert_smooth_at_cutoff(model: torch.nn.Module, symbols: str = "SiO") -> None:
+def assert_smooth_at_cutoff(model: NanoModel, symbols: str = "SiO") -> None:
     """Energy and force are continuous as a neighbour crosses the cutoff."""
     dtype = _model_dtype(model)
     tol = TOLERANCES[dtype]
@@ -278,7 +281,7 @@ def assert_smooth_at_cutoff(model: torch.nn.Module, symbols: str = "SiO") -> Non
 
 
 # ---------------------------------------------------------------------- batching and edge cases
-def assert_batch_consistency(model: torch.nn.Module, structures: Sequence[Atoms]) -> None:
+def assert_batch_consistency(model: NanoModel, structures: Sequence[Atoms]) -> None:
     """A batch of structures gives the same results as evaluating each alone."""
     dtype = _model_dtype(model)
     tol = TOLERANCES[dtype].batch
@@ -298,7 +301,7 @@ def assert_batch_consistency(model: torch.nn.Module, structures: Sequence[Atoms]
         start = stop
 
 
-def assert_isolated_atoms(model: torch.nn.Module) -> None:
+def assert_isolated_atoms(model: NanoModel) -> None:
     """Structures with empty neighbour lists give finite energy and zero forces/stress."""
     dtype = _model_dtype(model)
     far_apart = Atoms(
@@ -327,7 +330,7 @@ def _assert_same_outputs(a: dict, b: dict, tol: float, what: str) -> None:
         assert error <= tol, f"{what}: {key} differs by {error:.3e}"
 
 
-def assert_checkpoint_round_trip(model: torch.nn.Module, atoms: Atoms, folder: Path) -> None:
+def assert_checkpoint_round_trip(model: NanoModel, atoms: Atoms, folder: Path) -> None:
     """Saving and loading a checkpoint reproduces outputs exactly and keeps metadata."""
     from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 
@@ -343,7 +346,7 @@ def assert_checkpoint_round_trip(model: torch.nn.Module, atoms: Atoms, folder: P
     )
 
 
-def assert_torchscript_round_trip(model: torch.nn.Module, atoms: Atoms, folder: Path) -> None:
+def assert_torchscript_round_trip(model: NanoModel, atoms: Atoms, folder: Path) -> None:
     """A TorchScript export reproduces the outputs and carries its metadata."""
     from nanomlip.models.checkpoint import export_torchscript, load_torchscript
 
@@ -359,7 +362,7 @@ def assert_torchscript_round_trip(model: torch.nn.Module, atoms: Atoms, folder: 
     )
 
 
-def assert_calculator_consistency(model: torch.nn.Module, atoms: Atoms) -> None:
+def assert_calculator_consistency(model: NanoModel, atoms: Atoms) -> None:
     """The ASE calculator reports exactly what the raw model computes."""
     from nanomlip.integrations.ase_calculator import NanoCalculator
 
@@ -380,7 +383,7 @@ def assert_calculator_consistency(model: torch.nn.Module, atoms: Atoms) -> None:
         assert np.abs(voigt - raw[K.STRESS][0]).max() <= tol
 
 
-def check_model(model: torch.nn.Module, folder: Path, seed: int = 0) -> None:
+def check_model(model: NanoModel, folder: Path, seed: int = 0) -> None:
     """Run every check of this module on ``model`` (in its current dtype)."""
     model = copy.deepcopy(model).eval()
     structures = example_structures(seed)
@@ -404,7 +407,7 @@ def check_model(model: torch.nn.Module, folder: Path, seed: int = 0) -> None:
     assert_calculator_consistency(model, structures["molecule"])
 
 
-def with_random_element_energies(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+def with_random_element_energies(model: NanoModel, seed: int = 0) -> NanoModel:
     """Give an untrained model random per-element energy scales (5-20) and shifts (eV).
 
     Untrained weights give forces of ~0.02 eV/Å; scaling them to realistic
@@ -436,6 +439,8 @@ class FaultyCalculator(Calculator):
 
     def calculate(self, atoms=None, properties=None, system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
+        if self.atoms is None:
+            raise ValueError("calculate needs atoms")
         i, j, d, vectors = ase_neighbor_list("ijdD", self.atoms, 4.0)
         energy = 0.5 * float(np.sum((4.0 - d) ** 2))
         pair_forces = (2 * (4.0 - d) / d)[:, None] * vectors

@@ -12,21 +12,19 @@ from nanomlip.bench.eos import (
     FAILED,
     OK,
     SKIPPED,
-    BenchModel,
     EOSFitError,
-    ModelSpec,
     SystemResult,
     common_systems,
     evaluate_system,
     fit_birch_murnaghan,
-    parse_model_specs,
     reference_structure,
     run_eos_benchmark,
     scaled_to_volume,
     summarize,
     wien2k_reference,
-    write_eos_outputs,
 )
+from nanomlip.bench.eos_report import write_eos_outputs
+from nanomlip.bench.models import BenchModel, ModelSpec, parse_model_specs
 from nanomlip.cli.main import main
 
 

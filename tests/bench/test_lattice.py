@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from ase.calculators.emt import EMT
 
-from nanomlip.bench.eos import BenchModel
 from nanomlip.bench.lattice import (
     conventional_constants,
     reference_label,
@@ -16,6 +15,7 @@ from nanomlip.bench.lattice import (
 )
 from nanomlip.bench.lattice_report import write_lattice_outputs
 from nanomlip.bench.lattice_systems import textbook_compounds
+from nanomlip.bench.models import BenchModel
 from nanomlip.cli.main import main
 
 EMT_ELEMENTS = ["Al", "Ni", "Cu", "Pd", "Ag", "Pt", "Au"]

@@ -1,14 +1,15 @@
-from nanomlip.bench.speed import run_speed_benchmark, speed_table, student_factory
+"""The in-process timing that every speed point uses, on an untrained student."""
+
+from nanomlip.bench.protocol import time_steps
+from nanomlip.bench.systems import rattled_diamond_si
+from nanomlip.integrations.ase_calculator import NanoCalculator
+from nanomlip.models.registry import build_model
 
 
-def test_speed_harness_measures_and_tabulates():
-    results = run_speed_benchmark(
-        {"a": student_factory("nano-xs"), "b": student_factory("nano-5.0")},
-        repeats=(1,),
-        steps=1,
-        log=lambda line: None,
-    )
-    assert [r.num_atoms for r in results] == [8, 8]
-    assert all(r.seconds_per_step > 0 for r in results)
-    table = speed_table(results, reference="b")
-    assert "| a |" in table and "x)" in table
+def test_time_steps_times_every_step_of_a_student():
+    atoms = rattled_diamond_si(1)
+    calculator = NanoCalculator(model=build_model("nano-xs"), dtype="float32")
+    timings = time_steps(calculator, atoms, steps=2, warmup=1)
+    assert len(timings) == 2
+    assert all(seconds > 0 for seconds in timings)
+    assert len(atoms) == 8

@@ -6,17 +6,15 @@ import pytest
 from ase.calculators.calculator import Calculator, all_changes
 
 from nanomlip.bench.memory import parse_result, run_isolated, worker_command
-from nanomlip.bench.peers import MACE_MISSING, PEERS, ModelSpec, student_spec
+from nanomlip.bench.models import ModelSpec, calculator_for
+from nanomlip.bench.peers import MACE_MISSING, peer_spec, student_spec
 from nanomlip.bench.protocol import RESULT_MARKER, ns_per_day, peak_rss_mib
-from nanomlip.bench.speed import (
-    HarnessConfig,
-    PointResult,
+from nanomlip.bench.speed import HarnessConfig, PointResult, run_harness, skip_reason
+from nanomlip.bench.speed_report import (
     format_ratio,
     markdown_report,
     plot_scaling,
     ratio_table,
-    run_harness,
-    skip_reason,
     timing_table,
     write_harness_outputs,
 )
@@ -45,7 +43,7 @@ class FakePeer(Calculator):
 
 
 def fake_peer() -> ModelSpec:
-    return ModelSpec("fake", "peer", "callable", "fake", factory=FakePeer)
+    return ModelSpec("fake", "callable", "fake", role="peer", factory=FakePeer)
 
 
 def point(model, n, seconds, role="student", system="si", status="ok", peak=None, base=None):
@@ -194,10 +192,11 @@ def test_worker_failures_are_recorded_not_raised():
 
 def test_missing_mace_env_gives_clear_message(tmp_path):
     config = HarnessConfig(sizes=(8,), systems=("si",), mace_root=tmp_path)
-    results = run_harness([PEERS["mace-small"]], config, log=lambda line: None)
+    results = run_harness([peer_spec("mace-small")], config, log=lambda line: None)
     assert results[0].status == "not measured"
     assert results[0].reason == MACE_MISSING == "not measured: run benchmarks/peers/mace_env.sh"
-    assert MACE_MISSING in markdown_report(results, [PEERS["mace-small"]], config, "cmd", "x.png")
+    report = markdown_report(results, [peer_spec("mace-small")], config, "cmd", "x.png")
+    assert MACE_MISSING in report
 
 
 def test_missing_lammps_gives_clear_message(monkeypatch):
@@ -205,14 +204,14 @@ def test_missing_lammps_gives_clear_message(monkeypatch):
 
     monkeypatch.setattr(speed, "lammps_available", lambda: False)
     config = HarnessConfig(sizes=(8,), systems=("si",))
-    results = run_harness([PEERS["tersoff"]], config, log=lambda line: None)
+    results = run_harness([peer_spec("tersoff")], config, log=lambda line: None)
     assert results[0].status == "not measured"
     assert ".[bench]" in results[0].reason
 
 
 def test_classical_peer_is_not_applicable_on_other_system(tmp_path):
     config = HarnessConfig(sizes=(8,), systems=("sio2",))
-    results = run_harness([PEERS["tersoff"]], config, log=lambda line: None)
+    results = run_harness([peer_spec("tersoff")], config, log=lambda line: None)
     assert results[0].status == "not applicable"
     plot_scaling(results, tmp_path / "empty.png", ("sio2",))
 
@@ -285,12 +284,11 @@ def test_isolated_harness_measures_each_allocator_setting(tmp_path):
 @pytest.mark.teacher
 def test_sevennet_nano_architecture_peer_is_built_by_sevenn():
     pytest.importorskip("sevenn")
-    from nanomlip.bench.peers import make_calculator
 
-    calculator, notes = make_calculator(PEERS["sevennet-nano-arch"], "cpu")
+    calculator, notes = calculator_for(peer_spec("sevennet-nano-arch"), "cpu")
     atoms = build_system("si", 8)
     atoms.calc = calculator
     assert np.isfinite(atoms.get_potential_energy())
     assert atoms.get_forces().shape == (8, 3)
     assert any("random weights" in note for note in notes)
-    assert "RANDOM weights" in PEERS["sevennet-nano-arch"].description
+    assert "RANDOM weights" in peer_spec("sevennet-nano-arch").description

@@ -8,7 +8,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from nanomlip import NanoCalculator, build_model, save_checkpoint
 from nanomlip.distill.data import write_labelled_frames
 from nanomlip.distill.evaluate import evaluate, markdown_table, write_outputs
-from nanomlip.distill.metrics import EV_PER_A3_TO_GPA
+from nanomlip.units import EV_PER_A3_TO_GPA
 
 TEACHER = {"spec": "test:offsets", "version": "1", "task": None}
 ENERGY_OFFSET = 0.010  # eV/atom

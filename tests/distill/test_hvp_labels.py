@@ -6,7 +6,6 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 import nanomlip
 from nanomlip.cli.main import main
-from nanomlip.data.datasheet import write_datasheet
 from nanomlip.data.graph import collate
 from nanomlip.data.store import DatasetError, LabeledDataset
 from nanomlip.distill import data as D
@@ -14,6 +13,7 @@ from nanomlip.distill.hvp_labels import label_hessian_vector_products
 from nanomlip.distill.losses import student_hvp
 from nanomlip.integrations.ase_calculator import NanoCalculator
 from nanomlip.models import load_checkpoint, save_checkpoint
+from nanomlip.reports.datasheet import write_datasheet
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import pytest
 
 from nanomlip.distill import data as D
-from nanomlip.distill.trainer import Trainer
+from nanomlip.distill.trainer import make_trainer
 from nanomlip.teachers import spec as teacher_spec
 
 from .test_trainer import TEACHER, emt_frames, tiny_config
@@ -26,11 +26,11 @@ def dataset(tmp_path_factory):
 
 def test_shift_and_scale_come_from_the_teacher_where_it_has_them(dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(teacher_spec, "load_teacher", lambda spec: ExposingTeacher())
-    trainer = Trainer(dataset, tmp_path / "run", tiny_config(teacher_statistics=True))
+    trainer = make_trainer(dataset, tmp_path / "run", tiny_config(teacher_statistics=True))
     shift, scale = trainer.model.atomic_energy_shift, trainer.model.atomic_energy_scale
     assert float(shift[29]) == pytest.approx(-3.25) and float(shift[28]) == pytest.approx(-4.5)
     assert float(scale[29]) == pytest.approx(0.75) and float(scale[28]) == pytest.approx(1.25)
-    fitted = Trainer(dataset, tmp_path / "fit", tiny_config())
+    fitted = make_trainer(dataset, tmp_path / "fit", tiny_config())
     assert float(shift[13]) == pytest.approx(float(fitted.model.atomic_energy_shift[13]))
     assert float(fitted.model.atomic_energy_shift[29]) != pytest.approx(-3.25)
 
@@ -38,7 +38,7 @@ def test_shift_and_scale_come_from_the_teacher_where_it_has_them(dataset, tmp_pa
 def test_a_teacher_without_statistics_is_a_clear_error(dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(teacher_spec, "load_teacher", lambda spec: SilentTeacher())
     with pytest.raises(ValueError, match="exposes no per-element energy shift"):
-        Trainer(dataset, tmp_path / "run", tiny_config(teacher_statistics=True))
+        make_trainer(dataset, tmp_path / "run", tiny_config(teacher_statistics=True))
 
 
 @pytest.mark.teacher

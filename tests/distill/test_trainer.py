@@ -13,7 +13,7 @@ from nanomlip.distill import data as D
 from nanomlip.distill import stats
 from nanomlip.distill.config import TrainConfig, apply_values, load_config, parse_assignment
 from nanomlip.distill.losses import LossSettings, distillation_loss, student_hvp
-from nanomlip.distill.trainer import CHECKPOINT, MODEL, Trainer, learning_rate, train
+from nanomlip.distill.trainer import CHECKPOINT, MODEL, learning_rate, make_trainer, train
 from nanomlip.models import build_model, load_checkpoint
 
 TEACHER = {"spec": "ase:ase.calculators.emt:EMT", "version": "test", "task": None}
@@ -103,7 +103,7 @@ def test_reference_energies_fit_exactly_on_additive_data(tmp_path):
         data.arrays["numbers"], data.arrays["num_atoms"], data.arrays["energy"]
     )
     assert fitted == pytest.approx(mu, abs=1e-9)
-    trainer = Trainer(tmp_path / "add", tmp_path / "run", tiny_config(val_fraction=0.0))
+    trainer = make_trainer(tmp_path / "add", tmp_path / "run", tiny_config(val_fraction=0.0))
     shift = trainer.model.atomic_energy_shift
     assert [float(shift[z]) for z in mu] == pytest.approx(list(mu.values()), abs=1e-5)
     assert trainer.model.species() == sorted(mu)
@@ -270,7 +270,7 @@ def test_init_from_continues_from_a_checkpoint(dataset, tmp_path):
     config = tiny_config(
         max_epochs=1, val_fraction=0.2, init_from=str(tmp_path / "first" / MODEL), lr=1e-9
     )
-    trainer = Trainer(dataset, tmp_path / "second", config)
+    trainer = make_trainer(dataset, tmp_path / "second", config)
     for name, value in start.state_dict().items():
         assert torch.equal(trainer.model.state_dict()[name], value), name
     assert trainer.statistics["init_from"].endswith(MODEL)
@@ -286,16 +286,20 @@ def test_init_from_grows_the_checkpoint_to_a_higher_angular_order(dataset, tmp_p
         init_from=str(tmp_path / "first" / MODEL),
         model={"lmax": 2, "sh_lmax": 2},
     )
-    trainer = Trainer(dataset, tmp_path / "grown", config)
+    trainer = make_trainer(dataset, tmp_path / "grown", config)
     assert trainer.model.config.lmax == 2
     graph = collate([trainer.data.val_graphs[0]])
     assert torch.allclose(trainer.model(graph)["energy"], start(graph)["energy"], atol=1e-5)
     trainer.fit()
-    resumed = Trainer(dataset, tmp_path / "grown", config)  # the checkpoint fits the grown model
+    resumed = make_trainer(
+        dataset, tmp_path / "grown", config
+    )  # the checkpoint fits the grown model
     assert resumed.state.step == trainer.state.step
     wider = {"num_scalar_channels": 64}
     with pytest.raises(ValueError, match="train a new model"):
-        Trainer(dataset, tmp_path / "wider", tiny_config(**{**config.to_dict(), "model": wider}))
+        make_trainer(
+            dataset, tmp_path / "wider", tiny_config(**{**config.to_dict(), "model": wider})
+        )
 
 
 def test_init_from_refuses_a_model_missing_elements(dataset, tmp_path):
@@ -305,7 +309,7 @@ def test_init_from_refuses_a_model_missing_elements(dataset, tmp_path):
     model.set_species([29])
     path = save_checkpoint(model, tmp_path / "cu.safetensors")
     with pytest.raises(ValueError, match="does not know atomic numbers"):
-        Trainer(dataset, tmp_path / "run", tiny_config(init_from=str(path)))
+        make_trainer(dataset, tmp_path / "run", tiny_config(init_from=str(path)))
 
 
 def _labelled_batch(model, frames):

@@ -145,8 +145,8 @@ def test_cli_d3_option_changes_the_energy(tmp_path, capsys):
 
 @pytest.mark.parametrize("command", ["calc", "relax", "md"])
 def test_d3_option_on_calc_relax_and_md(command):
-    from nanomlip.cli.dispersion_option import dispersion_from_args
     from nanomlip.cli.main import build_parser
+    from nanomlip.cli.options import dispersion_from_args
 
     parser = build_parser()
     assert dispersion_from_args(parser.parse_args([command, "x.cif"])) is None

@@ -141,9 +141,10 @@ class BenchCalculators:
 
             calculator = self.teacher
             if not isinstance(calculator, BaseCalculator):
-                from nanomlip.teachers import load_teacher
+                from nanomlip.bench.models import ModelSpec, calculator_for
 
-                calculator = load_teacher(self.teacher_spec(), device=self.device).calculator()
+                spec = self.teacher_spec()
+                calculator, _ = calculator_for(ModelSpec(spec, "teacher", spec), self.device)
             self._loaded["teacher"] = with_dispersion(calculator, self.dispersion)
         return self._loaded["teacher"]
 

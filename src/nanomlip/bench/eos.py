@@ -31,24 +31,19 @@ sampled volume range, or when the fitted curve is not convex on the grid.
 
 from __future__ import annotations
 
-import json
-import platform
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 from ase.units import GPa
 
+from nanomlip.bench.models import BenchModel
+
 #: Ways a (system, model) evaluation can end.
 OK, SKIPPED, FAILED = "ok", "skipped", "failed"
-
-#: The two kinds of models named on the command line.
-MODEL_KINDS = ("student", "teacher")
 
 
 class EOSFitError(ValueError):
@@ -211,137 +206,6 @@ def delta_mev(fit: EOSFit, reference: Reference) -> float:
     return float(value) * 1000.0
 
 
-# --------------------------------------------------------------------------- models
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model named on the command line.
-
-    Attributes:
-        label: Name shown in tables and plots.
-        kind: ``"student"`` (nanomlip checkpoint or registered name) or ``"teacher"``
-            (a teacher spec such as ``sevennet:7net-mf-0@PBE``).
-        target: Checkpoint path / registered name, or teacher spec.
-    """
-
-    label: str
-    kind: str
-    target: str
-
-
-MODELS_HELP = (
-    "comma-separated list of [LABEL=]student:CHECKPOINT_OR_NAME and "
-    "[LABEL=]teacher:SPEC entries, e.g. "
-    "'nano=student:runs/nano.safetensors,teacher:sevennet:7net-mf-0@PBE'. "
-    "A student is a nanomlip checkpoint path, TorchScript export or registered name; "
-    "a teacher is any teacher spec (sevennet:7net-0, sevennet:7net-mf-0@PBE, chgnet:0.3.0, "
-    "ase:ase.calculators.emt:EMT). LABEL names the column (default: the checkpoint stem "
-    "or the teacher spec)."
-)
-
-
-def parse_model_specs(text: str) -> list[ModelSpec]:
-    """Parse ``--models``: comma-separated ``[LABEL=]student:X`` / ``[LABEL=]teacher:SPEC``.
-
-    Raises:
-        ValueError: An entry without a known kind, or duplicate labels.
-    """
-    specs = []
-    for entry in filter(None, (part.strip() for part in text.split(","))):
-        label = None
-        head, colon, _ = entry.partition(":")
-        if colon and "=" in head:
-            label, _, entry = entry.partition("=")
-            label = label.strip()
-        kind, _, target = entry.partition(":")
-        kind = kind.strip().lower()
-        if kind not in MODEL_KINDS or not target:
-            raise ValueError(
-                f"model entry {entry!r} must be student:CHECKPOINT_OR_NAME or teacher:SPEC "
-                "(optionally prefixed by LABEL=)"
-            )
-        specs.append(ModelSpec(label or _default_label(kind, target), kind, target))
-    labels = [spec.label for spec in specs]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"model labels must be unique, got {labels}; use LABEL=... to rename")
-    if not specs:
-        raise ValueError("no models given")
-    return specs
-
-
-#: File suffixes a student label drops (``runs/x/model.safetensors`` -> ``model``).
-_MODEL_SUFFIXES = (".safetensors", ".pt")
-
-
-def _default_label(kind: str, target: str) -> str:
-    """A student's label: its registered name as given (``nano-5.0``), else the file stem."""
-    if kind != "student":
-        return target
-    name = Path(target).name
-    for suffix in _MODEL_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-@dataclass
-class BenchModel:
-    """A model ready to benchmark.
-
-    Attributes:
-        label: Name in tables and plots.
-        calculator: Its ASE calculator.
-        kind: ``"student"``, ``"teacher"`` or any other tag.
-        target: What it was loaded from (checkpoint, name or spec).
-        elements: Symbols the model knows; ``None`` lets the calculator decide
-            (systems whose first evaluation raises ``ValueError`` or
-            ``NotImplementedError`` are then skipped).
-        info: Provenance for the JSON output.
-    """
-
-    label: str
-    calculator: Calculator
-    kind: str = "custom"
-    target: str = ""
-    elements: list[str] | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-def load_bench_model(spec: ModelSpec, device: str = "cpu") -> BenchModel:
-    """Load a student (float32 :class:`~nanomlip.NanoCalculator`) or a teacher."""
-    if spec.kind == "student":
-        from ase.data import chemical_symbols
-
-        from nanomlip.integrations.ase_calculator import NanoCalculator
-
-        calculator = NanoCalculator(model=spec.target, device=device, dtype="float32")
-        return BenchModel(
-            label=spec.label,
-            calculator=calculator,
-            kind="student",
-            target=spec.target,
-            elements=[chemical_symbols[z] for z in calculator.species],
-            info={"metadata": _jsonable(getattr(calculator, "metadata", {}))},
-        )
-    from nanomlip.teachers import load_teacher
-
-    teacher = load_teacher(spec.target, device=device)
-    return BenchModel(
-        label=spec.label,
-        calculator=teacher.calculator(),
-        kind="teacher",
-        target=spec.target,
-        elements=list(teacher.elements),
-        info={"provenance": asdict(teacher.provenance)},
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` with anything JSON cannot store turned into strings."""
-    return json.loads(json.dumps(value, default=str))
-
-
 # --------------------------------------------------------------------------- runner
 
 
@@ -394,7 +258,7 @@ def unknown_elements(atoms: Atoms, elements: Sequence[str] | None) -> list[str]:
 
 
 def energies_per_atom(
-    calculator: Calculator, atoms: Atoms, volumes: Sequence[float]
+    calculator: Calculator, atoms: Atoms, volumes: Sequence[float] | np.ndarray
 ) -> list[float]:
     """Energy (eV/atom) of ``atoms`` scaled to each volume (Å^3/atom)."""
     energies = []
@@ -539,13 +403,13 @@ def summarize(results: Sequence[SystemResult]) -> list[ModelSummary]:
 
 
 def _mean_abs_percent(values: Sequence[float | None]) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.mean(np.abs(values)) * 100.0) if values else None
+    known = [v for v in values if v is not None]
+    return float(np.mean(np.abs(known)) * 100.0) if known else None
 
 
 def _median(values: Sequence[float | None]) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
+    known = [v for v in values if v is not None]
+    return float(np.median(known)) if known else None
 
 
 def run_eos_benchmark(
@@ -586,179 +450,7 @@ def _progress_line(r: SystemResult) -> str:
     if r.status != OK:
         return f"{head}  {r.reason}"
     return (
-        f"{head}  V0 {r.v0:8.3f} ({100 * r.v0_error:+5.1f}%)  B0 {r.b0:7.1f} "
-        f"({100 * r.b0_error:+6.1f}%)  B1 {r.b1:5.2f}  Delta {r.delta:7.2f} meV  "
+        f"{head}  V0 {r.v0:8.3f} ({100 * (r.v0_error or 0.0):+5.1f}%)  B0 {r.b0:7.1f} "
+        f"({100 * (r.b0_error or 0.0):+6.1f}%)  B1 {r.b1:5.2f}  Delta {r.delta:7.2f} meV  "
         f"{r.seconds:5.2f} s"
-    )
-
-
-# --------------------------------------------------------------------------- outputs
-
-
-def _cell(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
-
-
-def summary_table(summaries: Sequence[ModelSummary]) -> str:
-    """Markdown summary: counts, MAREs and median Delta on the common set, time."""
-    lines = [
-        "| model | fitted | skipped | failed | common set | MARE V0 | MARE B0 "
-        "| median Δ (meV/atom) | time |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for s in summaries:
-        lines.append(
-            f"| {s.model} | {s.num_ok} | {s.num_skipped} | {s.num_failed} | {s.num_common} "
-            f"| {_cell(s.mare_v0, '.2f')} % | {_cell(s.mare_b0, '.1f')} % "
-            f"| {_cell(s.median_delta, '.2f')} | {s.seconds:.0f} s |"
-        )
-    return "\n".join(lines)
-
-
-def element_table(results: Sequence[SystemResult], summaries: Sequence[ModelSummary]) -> str:
-    """Markdown table: WIEN2k and every model side by side per element, summary last."""
-    models = [s.model for s in summaries]
-    by_key = {(r.system, r.model): r for r in results}
-    header = "| system | WIEN2k V0 | WIEN2k B0 | WIEN2k B1 |"
-    rule = "|---|---|---|---|"
-    for m in models:
-        header += f" {m} V0 | {m} B0 | {m} B1 | {m} Δ |"
-        rule += "---|---|---|---|"
-    lines = [header, rule]
-    for name in dict.fromkeys(r.system for r in results):
-        ref = wien2k_reference(name)
-        row = f"| {name} | {ref.v0:.2f} | {ref.b0:.1f} | {ref.b1:.2f} |"
-        for m in models:
-            row += _model_cells(by_key.get((name, m)))
-        lines.append(row)
-    summary = "| **MARE / median Δ (common set)** | | | |"
-    for s in summaries:
-        summary += (
-            f" **{_cell(s.mare_v0, '.2f')} %** | **{_cell(s.mare_b0, '.1f')} %** | "
-            f"| **{_cell(s.median_delta, '.2f')}** |"
-        )
-    lines.append(summary)
-    return "\n".join(lines)
-
-
-def _model_cells(r: SystemResult | None) -> str:
-    if r is None:
-        return " | | | |"
-    if r.status != OK:
-        return f" {r.status} | | | |"
-    return (
-        f" {r.v0:.2f} ({100 * r.v0_error:+.1f}%) | {r.b0:.1f} ({100 * r.b0_error:+.0f}%) "
-        f"| {r.b1:.2f} | {r.delta:.2f} |"
-    )
-
-
-def problems_list(results: Sequence[SystemResult]) -> str:
-    """Markdown bullet list of skipped and failed (system, model) pairs with reasons."""
-    lines = [
-        f"- {r.model} / {r.system}: **{r.status}**: {r.reason}" for r in results if r.status != OK
-    ]
-    return "\n".join(lines) if lines else "None."
-
-
-def plot_errors(results: Sequence[SystemResult], path: Path) -> None:
-    """PNG of the relative V0 and B0 errors (%) per element, one marker series per model.
-
-    Systems a model skipped or failed have no marker; the B0 axis is linear within ±10 %
-    and logarithmic beyond.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    systems = list(dict.fromkeys(r.system for r in results))
-    models = list(dict.fromkeys(r.model for r in results))
-    index = {name: i for i, name in enumerate(systems)}
-    fig, axes = plt.subplots(2, 1, figsize=(max(8.0, 0.22 * len(systems) + 3.0), 7), sharex=True)
-    markers = "osD^v<>ph*"
-    for k, model in enumerate(models):
-        ok = [r for r in results if r.model == model and r.status == OK]
-        x = [index[r.system] for r in ok]
-        for ax, key in zip(axes, ("v0_error", "b0_error")):
-            y = [100.0 * getattr(r, key) for r in ok]
-            ax.plot(x, y, markers[k % len(markers)], ms=4, alpha=0.8, label=model)
-    for ax, label in zip(axes, ("V0 error vs WIEN2k (%)", "B0 error vs WIEN2k (%)")):
-        ax.axhline(0.0, color="k", lw=0.7)
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[1].set_yscale("symlog", linthresh=10.0)  # soft solids give errors of several 100 %
-    axes[1].margins(y=0.1)
-    axes[1].set_xticks(range(len(systems)), systems, fontsize=7, rotation=90)
-    axes[0].legend(fontsize=8)
-    axes[0].set_title("Equation of state of the Delta-test crystals (ase.collections.dcdft)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def write_eos_outputs(
-    results: Sequence[SystemResult],
-    models: Sequence[BenchModel],
-    out: Path,
-    command: str,
-    points: int,
-    strain: float,
-) -> dict[str, Path]:
-    """Write ``eos.json``, ``eos.md`` and ``eos.png`` into the folder ``out``.
-
-    Returns:
-        ``{"json": ..., "markdown": ..., "png": ...}`` paths.
-    """
-    import torch
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    summaries = summarize(results)
-    paths = {"json": out / "eos.json", "markdown": out / "eos.md", "png": out / "eos.png"}
-    payload = {
-        "command": command,
-        "reference": "WIEN2k PBE (ase.collections.dcdft: wien2k_volume, wien2k_B, wien2k_Bp)",
-        "protocol": {
-            "points": points,
-            "strain": strain,
-            "fit": "third-order Birch-Murnaghan, linear least squares in V^(-2/3)",
-            "units": {"v0": "A^3/atom", "b0": "GPa", "e0": "eV/atom", "delta": "meV/atom"},
-        },
-        "models": [
-            {"label": m.label, "kind": m.kind, "target": m.target, **_jsonable(m.info)}
-            for m in models
-        ],
-        "machine": platform.processor() or platform.machine(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "common_systems": common_systems(results),
-        "summary": [asdict(s) for s in summaries],
-        "results": [asdict(r) for r in results],
-    }
-    paths["json"].write_text(json.dumps(payload, indent=1))
-    paths["markdown"].write_text(_markdown(results, summaries, command, points, strain))
-    plot_errors(results, paths["png"])
-    return paths
-
-
-def _markdown(
-    results: Sequence[SystemResult],
-    summaries: Sequence[ModelSummary],
-    command: str,
-    points: int,
-    strain: float,
-) -> str:
-    return (
-        "# Equation of state on the Delta-test crystals (ase.collections.dcdft)\n\n"
-        f"Command: `{command}`\n\n"
-        f"Protocol: {points} volumes within ±{100 * strain:g} % of the WIEN2k V0, cell scaled "
-        "isotropically with atoms fixed in fractional coordinates, third-order "
-        "Birch-Murnaghan fit. Reference: WIEN2k PBE. V0 in Å^3/atom (relative error in "
-        "brackets), B0 in GPa, Δ in meV/atom. MAREs and median Δ are over the common set: "
-        "the systems that every model in this run fitted.\n\n"
-        f"## Summary\n\n{summary_table(summaries)}\n\n"
-        f"## Per element\n\n{element_table(results, summaries)}\n\n"
-        f"## Skipped and failed\n\n{problems_list(results)}\n\n"
-        "![V0 and B0 errors](eos.png)\n"
     )

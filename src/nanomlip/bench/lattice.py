@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from nanomlip.bench.eos import BenchModel, unknown_elements
+from nanomlip.bench.eos import unknown_elements
 from nanomlip.bench.lattice_systems import Compound, textbook_compounds
+from nanomlip.bench.models import BenchModel
 
 #: Convergence of the relaxations, eV/Å (and the filter's scaled stress).
 FMAX = 0.005

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from nanomlip.bench.eos import BenchModel
 from nanomlip.bench.lattice import (
     CompoundResult,
     LatticeSummary,
     energy_error_meV,
     lattice_errors_percent,
 )
+from nanomlip.bench.models import BenchModel
 
 
 def summary_table(summaries: Sequence[LatticeSummary], reference: str) -> str:

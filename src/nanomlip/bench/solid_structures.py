@@ -20,6 +20,7 @@ lattice constant that was not re-read from the cited paper when this table was w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -354,7 +355,7 @@ OTHERS: tuple[SolidElectrolyte, ...] = (
 SOLID_ELECTROLYTES: dict[str, SolidElectrolyte] = {m.name: m for m in ARGYRODITES + OTHERS}
 
 
-def _orbit(material: SolidElectrolyte, site: Site, lattice: object) -> np.ndarray:
+def _orbit(material: SolidElectrolyte, site: Site, lattice: Any) -> np.ndarray:
     import warnings
 
     from pymatgen.core import Structure

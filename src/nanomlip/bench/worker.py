@@ -1,6 +1,6 @@
 """Worker process of the speed benchmark: ``python -m nanomlip.bench.worker < request.json``.
 
-The request is a JSON object with ``spec`` (a :class:`~nanomlip.bench.peers.ModelSpec` as a
+The request is a JSON object with ``spec`` (a :class:`~nanomlip.bench.models.ModelSpec` as a
 dict), ``structure`` (path of an extended-XYZ file), ``steps``, ``warmup``, ``threads``,
 ``device`` and ``lammps_block``. The result is printed as one line starting with
 :data:`~nanomlip.bench.protocol.RESULT_MARKER`.
@@ -8,11 +8,12 @@ dict), ``structure`` (path of an extended-XYZ file), ``steps``, ``warmup``, ``th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ase import Atoms
 
-from nanomlip.bench.peers import ModelSpec, check_elements, make_calculator, time_lammps
+from nanomlip.bench.models import ModelSpec, calculator_for
+from nanomlip.bench.peers import check_elements, time_lammps
 from nanomlip.bench.protocol import peak_rss_mib, point_result, serve, time_steps
 
 
@@ -32,10 +33,10 @@ def run_point(
     if spec.kind == "lammps":
         check_elements(spec, atoms)
         baseline = peak_rss_mib()
-        timings = time_lammps(spec.name, atoms, steps, warmup, threads, block=lammps_block)
+        timings = time_lammps(spec.target, atoms, steps, warmup, threads, block=lammps_block)
         notes = [f"LAMMPS run {lammps_block} per timed block, NVE 1 fs, {threads} OpenMP threads"]
     else:
-        calculator, notes = make_calculator(spec, device)
+        calculator, notes = calculator_for(spec, device)
         baseline = peak_rss_mib()
         timings = time_steps(calculator, atoms, steps=steps, warmup=warmup)
     result = point_result(timings, len(atoms), baseline)
@@ -51,7 +52,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
 
     return run_point(
         ModelSpec.from_dict(request["spec"]),
-        read(request["structure"]),
+        cast(Atoms, read(request["structure"])),
         steps=int(request["steps"]),
         warmup=int(request["warmup"]),
         threads=int(request["threads"]),

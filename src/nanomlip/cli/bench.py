@@ -10,7 +10,7 @@ from nanomlip.cli import bench_electrolytes, bench_lattice
 from nanomlip.models.config import available_presets
 
 if TYPE_CHECKING:
-    from nanomlip.bench.peers import ModelSpec
+    from nanomlip.bench.models import ModelSpec
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
-    from nanomlip.bench.peers import PEERS
+    from nanomlip.bench.peers import available_peers
 
     speed = kinds.add_parser(
         "speed",
@@ -41,7 +41,7 @@ def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
     speed.add_argument(
         "--peers",
         default="sevennet-0",
-        help=f"comma list from {sorted(PEERS)}, 'all' or 'none'",
+        help=f"comma list from {sorted(available_peers())}, 'all' or 'none'",
     )
     speed.add_argument("--systems", default="si,sio2", help="comma list from si, sio2")
     speed.add_argument(
@@ -83,19 +83,19 @@ def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
 
 
 def _speed_models(presets: str, peers: str) -> list[ModelSpec]:
-    from nanomlip.bench.peers import PEERS, student_spec
+    from nanomlip.bench.peers import available_peers, peer_spec, student_spec
 
     models = []
     for preset in filter(None, presets.split(",")):
         if preset not in available_presets():
             raise SystemExit(f"unknown preset {preset!r}; choose from {available_presets()}")
         models.append(student_spec(preset))
-    names = {"none": [], "all": list(PEERS)}.get(peers, list(filter(None, peers.split(","))))
+    names = {"none": [], "all": available_peers()}.get(peers, list(filter(None, peers.split(","))))
     for name in names:
-        if name not in PEERS:
-            raise SystemExit(f"unknown peer {name!r}; choose from {sorted(PEERS)}")
-        _check_peer_package(name, PEERS[name].kind)
-        models.append(PEERS[name])
+        if name not in available_peers():
+            raise SystemExit(f"unknown peer {name!r}; choose from {sorted(available_peers())}")
+        _check_peer_package(name, peer_spec(name).kind)
+        models.append(peer_spec(name))
     return models
 
 
@@ -124,14 +124,8 @@ def _allocators(text: str) -> tuple[str, ...]:
 
 
 def run_speed(args: argparse.Namespace) -> int:
-    from nanomlip.bench.speed import (
-        HarnessConfig,
-        ratio_table,
-        run_harness,
-        timing_table,
-        with_allocator,
-        write_harness_outputs,
-    )
+    from nanomlip.bench.speed import HarnessConfig, run_harness, with_allocator
+    from nanomlip.bench.speed_report import ratio_table, timing_table, write_harness_outputs
     from nanomlip.bench.systems import SYSTEMS
 
     systems = tuple(filter(None, args.systems.split(",")))
@@ -168,7 +162,7 @@ def run_speed(args: argparse.Namespace) -> int:
 
 
 def _add_eos_parser(kinds: argparse._SubParsersAction) -> None:
-    from nanomlip.bench.eos import MODELS_HELP
+    from nanomlip.bench.models import MODELS_HELP
 
     eos = kinds.add_parser(
         "eos",
@@ -193,14 +187,9 @@ def _add_eos_parser(kinds: argparse._SubParsersAction) -> None:
 def run_eos(args: argparse.Namespace) -> int:
     import torch
 
-    from nanomlip.bench.eos import (
-        load_bench_model,
-        parse_model_specs,
-        run_eos_benchmark,
-        summarize,
-        summary_table,
-        write_eos_outputs,
-    )
+    from nanomlip.bench.eos import run_eos_benchmark, summarize
+    from nanomlip.bench.eos_report import summary_table, write_eos_outputs
+    from nanomlip.bench.models import load_bench_model, parse_model_specs
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nanomlip.cli.dispersion_option import dispersion_from_args
+from nanomlip.cli.options import add_model_options, dispersion_from_args, student_from_args
 
 #: Settings that ``--quick`` imposes on the solid benchmark.
 SOLID_QUICK: dict[str, Any] = {
@@ -46,8 +46,6 @@ def _names(text: str | None) -> tuple[str, ...] | None:
 
 
 def _add_common(parser: argparse.ArgumentParser, out: str) -> None:
-    from nanomlip.cli.relax import add_model_options
-
     add_model_options(parser)
     parser.add_argument(
         "--teacher", help="teacher spec (default: the one the student was distilled from)"
@@ -106,12 +104,9 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
 
 
 def _calculators(args: argparse.Namespace, dispersion: str | None) -> Any:
-    from nanomlip import build_model
     from nanomlip.bench.electrolyte_common import BenchCalculators
 
-    student = build_model(args.preset) if args.preset else args.model
-    if args.preset:
-        print(f"# WARNING: UNTRAINED {args.preset} model: the results test the pipeline")
+    student = student_from_args(args)
     return BenchCalculators(
         student=student, teacher=args.teacher, dispersion=dispersion, device=args.device
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def add_lattice_parser(kinds: argparse._SubParsersAction) -> None:
-    from nanomlip.bench.eos import MODELS_HELP
+    from nanomlip.bench.models import MODELS_HELP
 
     lattice = kinds.add_parser(
         "lattice",
@@ -33,9 +33,9 @@ def add_lattice_parser(kinds: argparse._SubParsersAction) -> None:
 def run_lattice(args: argparse.Namespace) -> int:
     import torch
 
-    from nanomlip.bench.eos import load_bench_model, parse_model_specs
     from nanomlip.bench.lattice import reference_label, run_lattice_benchmark, summarize
     from nanomlip.bench.lattice_report import summary_table, write_lattice_outputs
+    from nanomlip.bench.models import load_bench_model, parse_model_specs
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -9,10 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from nanomlip.cli.relax import add_model_options, calculator_from_args
-
-#: eV/Å^3 to GPa.
-_EV_PER_A3_TO_GPA = 160.21766208
+from nanomlip.cli.options import add_model_options, calculator_from_args
+from nanomlip.units import EV_PER_A3_TO_GPA
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +35,7 @@ def _row(index: int, atoms: Any) -> dict[str, Any]:
         "max_force_eV_per_A": float(np.linalg.norm(atoms.get_forces(), axis=1).max()),
     }
     if atoms.pbc.all():
-        row["stress_GPa_voigt"] = (atoms.get_stress() * _EV_PER_A3_TO_GPA).round(6).tolist()
+        row["stress_GPa_voigt"] = (atoms.get_stress() * EV_PER_A3_TO_GPA).round(6).tolist()
     return row
 
 

@@ -54,7 +54,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_sheet(args: argparse.Namespace) -> int:
-    from nanomlip.data.datasheet import write_datasheet
+    from nanomlip.reports.datasheet import write_datasheet
 
     path = write_datasheet(args.path, args.out, args.rebuild_command)
     print(f"wrote {path} and {path.with_suffix('.png')}")

@@ -6,6 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from nanomlip.cli.options import add_training_options, training_config_from_args
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE
+
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     distill = subparsers.add_parser(
@@ -17,16 +20,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     distill.add_argument("--data", required=True, type=Path, help="labelled dataset folder")
     distill.add_argument("--out", required=True, type=Path, help="run folder")
     distill.add_argument("--preset", help="student preset (default: the config's, nano-5.0)")
-    distill.add_argument("--config", type=Path, help="YAML file of training options")
-    distill.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one option, e.g. --set lr=1e-3 --set model.num_layers=3 (repeatable)",
-    )
-    distill.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_training_options(distill, "--set lr=1e-3 --set model.num_layers=3")
     distill.set_defaults(handler=run_distill)
 
     evaluate = subparsers.add_parser(
@@ -60,15 +54,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 def run_distill(args: argparse.Namespace) -> int:
     from nanomlip._progress import format_rate
-    from nanomlip.distill.config import load_config
     from nanomlip.distill.trainer import MODEL, train
 
     if not args.data.exists():
         raise FileNotFoundError(f"dataset {str(args.data)!r} does not exist")
     values = {"preset": args.preset} if args.preset else {}
-    if args.no_progress:
-        values["progress"] = False
-    config = load_config(args.config, args.assignments, **values)
+    config = training_config_from_args(args, **values)
     try:
         result = train(args.data, args.out, config)
     except FloatingPointError as error:
@@ -84,13 +75,9 @@ def run_distill(args: argparse.Namespace) -> int:
         overall = state.history[-1]["report"]["overall"]
         print(
             "last validation: "
-            f"E {overall['energy_mae_meV_per_atom']:.2f} meV/atom, "
-            f"F {overall['forces_mae_meV_per_A']:.1f} meV/Å"
-            + (
-                f", S {overall['stress_mae_GPa']:.3f} GPa"
-                if overall["stress_mae_GPa"] is not None
-                else ""
-            )
+            f"E {overall[ENERGY_MAE]:.2f} meV/atom, "
+            f"F {overall[FORCES_MAE]:.1f} meV/Å"
+            + (f", S {overall[STRESS_MAE]:.3f} GPa" if overall[STRESS_MAE] is not None else "")
         )
     print(f"best model (step {state.best_step}): {args.out / MODEL}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nanomlip.cli.options import add_training_options, training_config_from_args
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -51,16 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and replay draw")
     parser.add_argument("--no-unit-check", action="store_true", help="skip the mixed-units check")
-    parser.add_argument("--config", type=Path, help="YAML file of training options")
-    parser.add_argument(
-        "--set",
-        dest="assignments",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one training option, e.g. --set max_steps=200 (repeatable)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_training_options(parser, "--set max_steps=200")
     parser.set_defaults(handler=run)
 
 
@@ -70,25 +63,10 @@ FINETUNE_DEFAULTS = {"max_epochs": 20, "lr": 1e-3, "warmup_steps": 10}
 
 def training_config(args: argparse.Namespace):
     """Trainer defaults < :data:`FINETUNE_DEFAULTS` < ``--config`` < ``--set`` < flags."""
-    import yaml
+    from nanomlip.distill.config import apply_values
 
-    from nanomlip.distill.config import apply_values, parse_assignment
-
-    config = apply_values(FINETUNE_DEFAULTS)
-    if args.config:
-        if not args.config.is_file():
-            raise FileNotFoundError(f"configuration file {str(args.config)!r} does not exist")
-        loaded = yaml.safe_load(args.config.read_text()) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{str(args.config)!r} must hold a mapping of configuration keys")
-        config = apply_values(loaded, config)
-    for assignment in args.assignments:
-        config = apply_values(dict([parse_assignment(assignment)]), config)
-    if args.freeze_layers is not None:
-        config = apply_values({"freeze_layers": args.freeze_layers}, config)
-    if args.no_progress:
-        config = apply_values({"progress": False}, config)
-    return config
+    flags = {} if args.freeze_layers is None else {"freeze_layers": args.freeze_layers}
+    return training_config_from_args(args, apply_values(FINETUNE_DEFAULTS), **flags)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nanomlip.cli.relax import add_model_options, add_structure_options, calculator_from_args
+from nanomlip.cli.options import add_model_options, add_structure_options, calculator_from_args
 from nanomlip.cli.trust import add_trust_options, trust_from_args, trust_summary
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class _PreparedRun:
     notes: list[str]
 
 
-#: Kept in sync with :data:`nanomlip.md.dynamics.ENSEMBLES` (not imported: ASE is slow).
+#: Kept in sync with :data:`nanomlip.md.settings.ENSEMBLES` (not imported: ASE is slow).
 _ENSEMBLE_HELP = "nve | nvt-langevin | nvt-nose-hoover | npt-mtk | npt-berendsen"
 
 
@@ -124,7 +124,8 @@ def _prepare_run(args: argparse.Namespace, config: MDConfig) -> _PreparedRun:
     atoms = make_supercell(read_structure(args.file, args.index), args.supercell)
     calculator = calculator_from_args(args)
     check_structure(atoms, str(args.file), calculator.species)
-    start_step, start_time, notes = 0, 0.0, []
+    notes: list[str] = []
+    start_step, start_time = 0, 0.0
     if args.restart:
         record = read_run_record(out_dir)
         atoms, start_step, start_time = load_restart(out_dir, config.traj_format)

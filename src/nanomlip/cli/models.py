@@ -6,7 +6,9 @@ import argparse
 import json
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +76,10 @@ def run_list(args: argparse.Namespace) -> int:
             f"{values['num_tensor_channels']}x(l=1..{values['lmax']}), "
             f"sh lmax {values['sh_lmax']}, {values['num_parameters']:,} parameters"
         )
-    print("registered models:", ", ".join(payload["registered"]) or "none shipped yet")
+    print(
+        "registered models:",
+        ", ".join(cast(list[str], payload["registered"])) or "none shipped yet",
+    )
     return 0
 
 
@@ -94,11 +99,11 @@ def run_info(args: argparse.Namespace) -> int:
 
 def _mae_line(val: dict[str, Any]) -> str:
     parts = [
-        f"E {val['energy_mae_meV_per_atom']:.1f} meV/atom",
-        f"F {val['forces_mae_meV_per_A']:.0f} meV/Å",
+        f"E {val[ENERGY_MAE]:.1f} meV/atom",
+        f"F {val[FORCES_MAE]:.0f} meV/Å",
     ]
-    if val.get("stress_mae_GPa") is not None:
-        parts.append(f"S {val['stress_mae_GPa']:.2f} GPa")
+    if val.get(STRESS_MAE) is not None:
+        parts.append(f"S {val[STRESS_MAE]:.2f} GPa")
     return ", ".join(parts) + f" ({val.get('n_frames', '?')} frames)"
 
 
@@ -150,7 +155,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_card(args: argparse.Namespace) -> int:
     from nanomlip.data.store import LabeledDataset
     from nanomlip.models import load_model
-    from nanomlip.models.card import CardInputs, read_json, render_card
+    from nanomlip.reports.card import CardInputs, read_json, render_card
 
     name = args.name or Path(str(args.model)).stem
     inputs = CardInputs(

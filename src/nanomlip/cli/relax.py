@@ -1,108 +1,15 @@
-"""``nanomlip relax FILE``: optimise atomic positions and, with ``--cell``, the cell.
-
-Also holds the structure and model options shared with ``nanomlip md`` and ``calc``.
-"""
+"""``nanomlip relax FILE``: optimise atomic positions and, with ``--cell``, the cell."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nanomlip.cli.dispersion_option import add_dispersion_option, dispersion_from_args
+from nanomlip.cli.options import add_model_options, add_structure_options, calculator_from_args
 
 if TYPE_CHECKING:
-    from nanomlip.integrations.ase_calculator import NanoCalculator
-
-UNTRAINED_WARNING = (
-    "# WARNING: UNTRAINED {preset} model: the results test the pipeline, not physics"
-)
-
-
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--model``/``--preset``, ``--device`` and ``--dtype`` to ``parser``."""
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--model",
-        help="checkpoint, TorchScript file or registered model name (default: the shipped model)",
-    )
-    source.add_argument(
-        "--preset", help="use an UNTRAINED model of this preset (for testing the pipeline)"
-    )
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    add_dispersion_option(parser)
-
-
-def add_structure_options(parser: argparse.ArgumentParser) -> None:
-    """Add the input ``file`` with ``--index`` and ``--supercell`` (relax, md)."""
-    parser.add_argument("file", type=Path, help="any format ASE reads (CIF, POSCAR, extxyz, ...)")
-    parser.add_argument(
-        "--index", default="-1", help="frame of a multi-frame file (an integer; -1: the last)"
-    )
-    parser.add_argument(
-        "--supercell", help="repeat the structure first: N or NxMxK (e.g. 5 -> 5x5x5)"
-    )
-
-
-def check_device(name: str) -> None:
-    """Raise ``ValueError`` when torch cannot use the device ``name`` here."""
-    import torch
-
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise ValueError(f"--device {name!r} is not a torch device ({error})") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"--device {name}: CUDA is not available to this torch ({torch.__version__}); "
-            "use --device cpu"
-        )
-
-
-def calculator_from_args(args: argparse.Namespace, announce: bool = True) -> NanoCalculator:
-    """Build the :class:`~nanomlip.NanoCalculator` chosen by the model options.
-
-    Prints a loud warning when an untrained preset or an untrained checkpoint is used
-    (to stdout, unless ``announce`` is false; then to stderr).
-    """
-    import warnings
-
-    from nanomlip import NanoCalculator, build_model  # lazy: torch is slow to import
-    from nanomlip.models.checkpoint import UntrainedModelWarning
-
-    stream = sys.stdout if announce else sys.stderr
-    check_device(args.device)
-    if args.preset:
-        print(UNTRAINED_WARNING.format(preset=args.preset), file=stream, flush=True)
-        model = build_model(args.preset)
-    else:
-        model = args.model
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UntrainedModelWarning)
-            calculator = NanoCalculator(
-                model=model,
-                device=args.device,
-                dtype=args.dtype,
-                dispersion=dispersion_from_args(args),
-            )
-        for warning in caught:
-            if issubclass(warning.category, UntrainedModelWarning):
-                print(f"# WARNING: {warning.message}", file=stream, flush=True)
-            else:
-                warnings.showwarning(
-                    warning.message, warning.category, warning.filename, warning.lineno
-                )
-        return calculator
-    except ValueError as error:
-        if model is None:
-            raise ValueError(
-                f"{error} (on the command line: --model PATH|NAME, "
-                "or --preset NAME for an untrained model)"
-            ) from error
-        raise
+    pass
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

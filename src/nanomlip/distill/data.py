@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from ase import Atoms
 
@@ -87,7 +88,7 @@ def frame_graph(dataset: LabeledDataset, index: int, cutoff: float, dtype: torch
     start, stop = int(dataset.atom_offsets[index]), int(dataset.atom_offsets[index + 1])
     graph = atoms_to_graph(frame_atoms(dataset, index), cutoff, dtype=dtype, min_distance=0.0)
 
-    def tensor(value: np.ndarray) -> torch.Tensor:
+    def tensor(value: npt.ArrayLike) -> torch.Tensor:
         return torch.as_tensor(np.nan_to_num(np.asarray(value, dtype=float)), dtype=dtype)
 
     stress = a["stress"][index]
@@ -137,7 +138,7 @@ def set_category_weights(
 
 def build_graphs(
     dataset: LabeledDataset,
-    indices: Sequence[int],
+    indices: Sequence[int] | np.ndarray,
     cutoff: float,
     dtype: torch.dtype,
     progress: bool = False,
@@ -230,7 +231,10 @@ def _hashed_to_val(group: str, seed: int, val_fraction: float) -> bool:
 
 
 def make_batches(
-    num_atoms: Sequence[int], order: Sequence[int], batch_size: int, max_atoms: int = 0
+    num_atoms: Sequence[int] | np.ndarray,
+    order: Sequence[int] | np.ndarray,
+    batch_size: int,
+    max_atoms: int = 0,
 ) -> list[list[int]]:
     """Greedy batches of positions in ``order`` limited in frames and atoms.
 
@@ -265,7 +269,7 @@ def epoch_order(num_items: int, seed: int, epoch: int) -> np.ndarray:
 
 
 def iterate_epoch(
-    num_atoms: Sequence[int], seed: int, epoch: int, batch_size: int, max_atoms: int
+    num_atoms: Sequence[int] | np.ndarray, seed: int, epoch: int, batch_size: int, max_atoms: int
 ) -> Iterator[list[int]]:
     """Batches of one training epoch (reproducible, so a run can resume mid-epoch)."""
     order = epoch_order(len(num_atoms), seed, epoch)

@@ -22,6 +22,14 @@ from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.metrics import Predictions, error_report, predict
 from nanomlip.distill.plots import parity_plots
 from nanomlip.integrations.ase_calculator import NanoCalculator, check_species
+from nanomlip.schema import (
+    ENERGY_MAE,
+    ENERGY_RMSE,
+    FORCES_MAE,
+    FORCES_RMSE,
+    STRESS_MAE,
+    ErrorReport,
+)
 
 SPLITS = ("val", "all")
 
@@ -37,7 +45,7 @@ class Evaluation:
         info: What was evaluated (model, dataset, split, frame count).
     """
 
-    report: dict[str, Any]
+    report: ErrorReport
     predictions: Predictions
     info: dict[str, Any]
 
@@ -159,7 +167,7 @@ def _cell(value: Any, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def markdown_table(report: dict[str, Any]) -> str:
+def markdown_table(report: ErrorReport) -> str:
     """The report as a Markdown table: overall, categories, then elements."""
     header = (
         "| subset | frames | atoms | E MAE (meV/atom) | E RMSE (meV/atom) | F MAE (meV/Å) "
@@ -172,9 +180,9 @@ def markdown_table(report: dict[str, Any]) -> str:
     for name, m in rows:
         lines.append(
             f"| {name} | {m['n_frames']} | {m['n_atoms']} | "
-            f"{_cell(m['energy_mae_meV_per_atom'])} | {_cell(m['energy_rmse_meV_per_atom'])} | "
-            f"{_cell(m['forces_mae_meV_per_A'])} | {_cell(m['forces_rmse_meV_per_A'])} | "
-            f"{_cell(m['stress_mae_GPa'], 3)} |"
+            f"{_cell(m[ENERGY_MAE])} | {_cell(m[ENERGY_RMSE])} | "
+            f"{_cell(m[FORCES_MAE])} | {_cell(m[FORCES_RMSE])} | "
+            f"{_cell(m[STRESS_MAE], 3)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -46,12 +46,14 @@ from nanomlip.data.store import MANIFEST, LabeledDataset, read_manifest
 from nanomlip.distill import data as D
 from nanomlip.distill.config import TrainConfig, apply_values
 from nanomlip.distill.evaluate import evaluate, split_indices
+from nanomlip.distill.run_folder import write_json
 from nanomlip.distill.stats import reference_energies
-from nanomlip.distill.trainer import MODEL, Trainer
+from nanomlip.distill.trainer import MODEL, make_trainer
 from nanomlip.distill.user_data import check_consistent_units, read_labelled_frames
 from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import load_model
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE, ErrorMetrics
 
 INIT_MODEL = "init.safetensors"
 PREPARED = "prepared.json"
@@ -179,8 +181,9 @@ def draw_replay(
     train = np.setdiff1d(np.arange(len(dataset)), val)
     # two generators: the forgetting frames do not depend on how many frames are replayed
     replay_rng, forget_rng = (np.random.default_rng([seed, stream]) for stream in (14, 15))
-    picked = replay_rng.choice(train, size=min(count, len(train)), replace=False) if count else []
-    held = forget_rng.choice(val, size=min(forget, len(val)), replace=False) if forget else []
+    none = np.zeros(0, dtype=int)
+    picked = replay_rng.choice(train, size=min(count, len(train)), replace=False) if count else none
+    held = forget_rng.choice(val, size=min(forget, len(val)), replace=False) if forget else none
     return [dataset.atoms(int(i)) for i in sorted(picked)], [
         dataset.atoms(int(i)) for i in sorted(held)
     ]
@@ -227,7 +230,8 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
     train, held = split_user_frames(frames, options.holdout, options.seed)
     shift = fit_reference_shift(model, train) if refit else {}
     count = round(options.replay / (1 - options.replay) * len(train)) if options.replay else 0
-    replay, forget = [], []
+    replay: list[Atoms] = []
+    forget: list[Atoms] = []
     if count or options.forget_frames:
         try:
             root = replay_root(model, options)
@@ -261,7 +265,7 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
         "n_forget": len(forget),
         "options": asdict(options),
     }
-    _write_json(out / PREPARED, prepared)
+    write_json(out / PREPARED, prepared)
     return prepared
 
 
@@ -276,12 +280,6 @@ def _predictor(model: NanoModel):
         return float(probe.get_potential_energy()), np.asarray(probe.get_forces())
 
     return predict
-
-
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------ training and report
@@ -318,7 +316,7 @@ def finetune(
     options = options or FinetuneOptions()
     out = Path(out)
     prepared = prepare(data, out, options)
-    trainer = Trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
+    trainer = make_trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
     result = trainer.fit()
     trainer.export(out / MODEL)
     report = before_after_report(out, prepared)
@@ -330,12 +328,12 @@ def finetune(
             p.numel() for p in trainer.model.parameters() if not p.requires_grad
         ),
     }
-    _write_json(out / f"{REPORT}.json", report)
+    write_json(out / f"{REPORT}.json", report)
     (out / f"{REPORT}.md").write_text(report_markdown(report))
     return report
 
 
-def _overall(model: Any, data: Path) -> dict[str, Any]:
+def _overall(model: Any, data: Path) -> ErrorMetrics:
     return evaluate(model, data, split="all", dtype="float64").report["overall"]
 
 
@@ -377,9 +375,9 @@ def report_markdown(report: dict[str, Any]) -> str:
     for section, title in (("heldout", "user held-out"), ("forgetting", "distillation val")):
         for name, overall in (report.get(section) or {}).items():
             lines.append(
-                f"| {title} | {name} | {_cell(overall['energy_mae_meV_per_atom'])} | "
-                f"{_cell(overall['forces_mae_meV_per_A'])} | "
-                f"{_cell(overall.get('stress_mae_GPa'), 3)} |"
+                f"| {title} | {name} | {_cell(overall[ENERGY_MAE])} | "
+                f"{_cell(overall[FORCES_MAE])} | "
+                f"{_cell(overall.get(STRESS_MAE), 3)} |"
             )
     if "training" in report:
         training = report["training"]

@@ -20,6 +20,7 @@ which stays differentiable with respect to the weights (error :math:`O(h^2)`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch.nn import functional
@@ -122,7 +123,7 @@ def distillation_loss(
         prediction = student_hvp(model, batch, settings.hvp_step)
         terms["hvp"] = masked_huber(prediction, batch[D.TARGET_HVP], delta, atom_mask)
         weights["hvp"] = settings.hvp_weight
-    loss = sum(weights[name] * value for name, value in terms.items())
+    loss = cast(torch.Tensor, sum(weights[name] * value for name, value in terms.items()))
     return loss, {name: float(value.detach()) for name, value in terms.items()}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -19,9 +18,8 @@ from ase.data import chemical_symbols
 from nanomlip import _keys as K
 from nanomlip.data.graph import collate, to_device
 from nanomlip.distill import data as D
-
-#: eV/Å^3 -> GPa
-EV_PER_A3_TO_GPA = 160.21766208
+from nanomlip.schema import MAE_KEYS, ErrorMetrics, ErrorReport, flat_mae_key
+from nanomlip.units import EV_PER_A3_TO_GPA
 
 Graph = dict[str, torch.Tensor]
 
@@ -116,9 +114,7 @@ def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
 
 
-def error_metrics(
-    predictions: Predictions, frames: np.ndarray, atoms: np.ndarray
-) -> dict[str, Any]:
+def error_metrics(predictions: Predictions, frames: np.ndarray, atoms: np.ndarray) -> ErrorMetrics:
     """Errors over a subset of frames (for energy and stress) and atoms (for forces).
 
     Args:
@@ -135,20 +131,20 @@ def error_metrics(
     force_error = (p.forces - p.forces_true)[atoms].ravel()
     stress_rows = frames & np.all(np.isfinite(p.stress_true), axis=1)
     stress_error = (p.stress - p.stress_true)[stress_rows].ravel()
-    return {
-        "n_frames": int(frames.sum()),
-        "n_atoms": int(atoms.sum()),
-        "n_stress": int(stress_rows.sum()),
-        "energy_mae_meV_per_atom": _scaled(_mae(energy_error), 1e3),
-        "energy_rmse_meV_per_atom": _scaled(_rmse(energy_error), 1e3),
-        "forces_mae_meV_per_A": _scaled(_mae(force_error), 1e3),
-        "forces_rmse_meV_per_A": _scaled(_rmse(force_error), 1e3),
-        "stress_mae_GPa": _scaled(_mae(stress_error), EV_PER_A3_TO_GPA),
-        "stress_rmse_GPa": _scaled(_rmse(stress_error), EV_PER_A3_TO_GPA),
-    }
+    return ErrorMetrics(
+        n_frames=int(frames.sum()),
+        n_atoms=int(atoms.sum()),
+        n_stress=int(stress_rows.sum()),
+        energy_mae_meV_per_atom=_scaled(_mae(energy_error), 1e3),
+        energy_rmse_meV_per_atom=_scaled(_rmse(energy_error), 1e3),
+        forces_mae_meV_per_A=_scaled(_mae(force_error), 1e3),
+        forces_rmse_meV_per_A=_scaled(_rmse(force_error), 1e3),
+        stress_mae_GPa=_scaled(_mae(stress_error), EV_PER_A3_TO_GPA),
+        stress_rmse_GPa=_scaled(_rmse(stress_error), EV_PER_A3_TO_GPA),
+    )
 
 
-def error_report(predictions: Predictions, categories: np.ndarray) -> dict[str, Any]:
+def error_report(predictions: Predictions, categories: np.ndarray) -> ErrorReport:
     """Errors overall, per category and per element.
 
     Args:
@@ -162,29 +158,26 @@ def error_report(predictions: Predictions, categories: np.ndarray) -> dict[str, 
     p = predictions
     atom_frame = p.atom_frame
     all_frames = np.ones(len(p.num_atoms), dtype=bool)
-    report: dict[str, Any] = {
-        "overall": error_metrics(p, all_frames, np.ones(len(p.numbers), dtype=bool))
-    }
-    report["per_category"] = {
+    overall = error_metrics(p, all_frames, np.ones(len(p.numbers), dtype=bool))
+    per_category = {
         str(name): error_metrics(p, categories == name, (categories == name)[atom_frame])
         for name in sorted(set(categories.tolist()))
     }
-    per_element = {}
+    per_element: dict[str, ErrorMetrics] = {}
     for z in sorted({int(z) for z in p.numbers}):
         is_z = p.numbers == z
         frames = np.zeros(len(p.num_atoms), dtype=bool)
         frames[atom_frame[is_z]] = True
         per_element[chemical_symbols[z]] = error_metrics(p, frames, is_z)
-    report["per_element"] = per_element
-    return report
+    return ErrorReport(overall=overall, per_category=per_category, per_element=per_element)
 
 
-def flatten_overall(report: dict[str, Any], prefix: str = "val") -> dict[str, float]:
+def flatten_overall(report: ErrorReport, prefix: str = "val") -> dict[str, float]:
     """Overall and per-category MAEs as flat ``{prefix/category/metric: value}`` (NaN if None)."""
-    names = ("energy_mae_meV_per_atom", "forces_mae_meV_per_A", "stress_mae_GPa")
     sections = {"all": report["overall"], **report["per_category"]}
-    return {
-        f"{prefix}/{section}/{name}": math.nan if values[name] is None else values[name]
-        for section, values in sections.items()
-        for name in names
-    }
+    flat: dict[str, float] = {}
+    for section, values in sections.items():
+        for name in MAE_KEYS:
+            value = values[name]
+            flat[flat_mae_key(section, name, prefix)] = math.nan if value is None else value
+    return flat

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from nanomlip.distill.metrics import EV_PER_A3_TO_GPA, Predictions
+from nanomlip.distill.metrics import Predictions
+from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE, flat_mae_key
+from nanomlip.units import EV_PER_A3_TO_GPA
 
 
 def _save(figure: Figure, path: str | os.PathLike) -> Path:
@@ -43,9 +45,9 @@ def learning_curve(history: Sequence[dict[str, Any]], path: str | os.PathLike) -
     figure = Figure(figsize=(12, 3.2), layout="constrained")
     panels = [
         ("train_loss", "training loss"),
-        ("val/all/energy_mae_meV_per_atom", "val energy MAE (meV/atom)"),
-        ("val/all/forces_mae_meV_per_A", "val force MAE (meV/Å)"),
-        ("val/all/stress_mae_GPa", "val stress MAE (GPa)"),
+        (flat_mae_key("all", ENERGY_MAE), "val energy MAE (meV/atom)"),
+        (flat_mae_key("all", FORCES_MAE), "val force MAE (meV/Å)"),
+        (flat_mae_key("all", STRESS_MAE), "val stress MAE (GPa)"),
     ]
     axes = figure.subplots(1, len(panels))
     for axis, (key, label) in zip(axes, panels, strict=True):

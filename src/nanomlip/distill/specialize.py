@@ -33,7 +33,6 @@ import contextlib
 import json
 import math
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -46,7 +45,9 @@ from nanomlip.distill import selection as S
 from nanomlip.distill.active_labels import frame_errors, label_frames, pooled_force_mae
 from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.finetune import FinetuneOptions, finetune, replay_root
+from nanomlip.distill.run_folder import Phase, read_frames, write_frames, write_json
 from nanomlip.models.registry import load_model
+from nanomlip.schema import FORCES_MAE
 
 #: Options that may change when a run is resumed (they only decide when it stops).
 RUNTIME_OPTIONS = ("max_rounds", "max_teacher_calls", "max_minutes", "threshold_meV_A")
@@ -145,62 +146,6 @@ class SpecializeOptions:
         ]
 
 
-# ------------------------------------------------------------------ small file helpers
-def _write_json(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
-
-
-def _write_frames(path: Path, frames: Sequence[Atoms]) -> None:
-    from ase.io import write
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp, list(frames), format="extxyz")
-    os.replace(tmp, path)
-
-
-def _read_frames(path: Path) -> list[Atoms]:
-    from ase.io import read
-
-    return list(read(path, index=":", format="extxyz"))
-
-
-class _Phase:
-    """Times one phase in CPU and wall seconds and records them in ``round-RR/phases.json``.
-
-    Only a phase that ran to its end is recorded, so a resumed run counts each once.
-    """
-
-    def __init__(self, folder: Path, name: str) -> None:
-        self.path, self.name = folder / "phases.json", name
-        self.info: dict[str, Any] = {}
-
-    def _phases(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text()) if self.path.is_file() else {}
-
-    def done(self) -> dict[str, Any] | None:
-        """What the finished phase recorded, or ``None`` if it has not finished."""
-        return self._phases().get(self.name)
-
-    def __enter__(self) -> _Phase:
-        self.cpu, self.wall = time.process_time(), time.perf_counter()
-        return self
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        if kind is not None:
-            return
-        phases = self._phases()
-        phases[self.name] = {
-            "cpu_s": time.process_time() - self.cpu,
-            "wall_s": time.perf_counter() - self.wall,
-            **self.info,
-        }
-        _write_json(self.path, phases)
-
-
 # ------------------------------------------------------------------ the phases
 def strained(atoms: Atoms, strain: float) -> Atoms:
     """A copy with the cell scaled by ``1 + strain`` (atoms move with it)."""
@@ -237,7 +182,7 @@ def run_candidates_md(
         with contextlib.suppress(SimulationError):
             run_md(atoms, config, out_dir, calculator=calculator)
         path = trajectory_path(out_dir, "extxyz")
-        frames = _read_frames(path) if path.is_file() else []
+        frames = read_frames(path) if path.is_file() else []
         for frame in frames[1:]:
             candidates.append(_bare(frame, {"condition": index, "md_step": frame.info["step"]}))
     if not candidates:
@@ -261,7 +206,7 @@ def train_round(
 ) -> Path:
     """Fine-tune ``start`` on every label so far; returns the model file."""
     labels = run / "labels"
-    count = len([f for p in sorted(labels.glob("*.extxyz")) for f in _read_frames(p)])
+    count = len([f for p in sorted(labels.glob("*.extxyz")) for f in read_frames(p)])
     replay = round(options.replay / (1 - options.replay) * count) if options.replay else 0
     batches = math.ceil((count + replay) / options.batch_size)
     config = TrainConfig(
@@ -294,7 +239,7 @@ def _check_options(run: Path, options: SpecializeOptions) -> None:
     path = run / OPTIONS_FILE
     mine = asdict(options)
     if not path.is_file():
-        _write_json(path, mine)
+        write_json(path, mine)
         return
     saved = json.loads(path.read_text())
     changed = [
@@ -352,18 +297,18 @@ def run_round(
     folder = run / f"round-{round_:02d}"
     labels = run / "labels"
     rng = np.random.default_rng([options.seed, round_])
-    if not _Phase(folder, "md").done():
-        with _Phase(folder, "md"):
+    if not Phase(folder, "md").done():
+        with Phase(folder, "md"):
             frames = run_candidates_md(ctx.structures, current, options, folder, round_)
-            _write_frames(folder / "candidates.extxyz", frames)
-    candidates = _read_frames(folder / "candidates.extxyz")
+            write_frames(folder / "candidates.extxyz", frames)
+    candidates = read_frames(folder / "candidates.extxyz")
     spot = sorted(rng.choice(len(candidates), min(options.test_frames, len(candidates)), False))
     student = NanoCalculator(model=current)
     test_path = labels / f"round-{round_:02d}-test.extxyz"
-    if not _Phase(folder, "spot_checks").done():
-        with _Phase(folder, "spot_checks"):
-            _write_frames(test_path, label_frames(teacher, [candidates[i] for i in spot], student))
-    test = _read_frames(test_path)
+    if not Phase(folder, "spot_checks").done():
+        with Phase(folder, "spot_checks"):
+            write_frames(test_path, label_frames(teacher, [candidates[i] for i in spot], student))
+    test = read_frames(test_path)
     row: dict[str, Any] = {
         "round": round_,
         "model": current,
@@ -399,15 +344,15 @@ def _train_phases(
     """Labelling of the picked frames and fine-tuning; returns their part of the row."""
     run, options = ctx.folder, ctx.options
     selected_path = run / "labels" / f"{folder.name}-selected.extxyz"
-    if not _Phase(folder, "selection").done():
-        with _Phase(folder, "selection"):
+    if not Phase(folder, "selection").done():
+        with Phase(folder, "selection"):
             chosen, method = picked
             frames = label_frames(ctx.teacher, [candidates[i] for i in chosen], student)
             for frame in frames:
                 frame.info["selected_by"] = method
-            _write_frames(selected_path, frames)
-    selected = _read_frames(selected_path)
-    training = _Phase(folder, "training")
+            write_frames(selected_path, frames)
+    selected = read_frames(selected_path)
+    training = Phase(folder, "training")
     if not training.done():
         members = options.committee_size if options.method == "committee" else 1
         with training:
@@ -415,7 +360,7 @@ def _train_phases(
                 str(train_round(run, folder, options, m, ctx.replay_data, start))
                 for m in range(members)
             ]
-    models = training.done()["models"]
+    models = (training.done() or {})["models"]
     report_path = Path(models[0]).with_name("finetune_report.json")
     forgetting = (
         json.loads(report_path.read_text()).get("forgetting") if report_path.is_file() else None
@@ -423,7 +368,7 @@ def _train_phases(
     return {
         "forgetting_force_mae_meV_A": None
         if not forgetting
-        else [forgetting[k]["forces_mae_meV_per_A"] for k in ("before", "after")],
+        else [forgetting[k][FORCES_MAE] for k in ("before", "after")],
         "selected_frames": len(selected),
         "selected_by": str(selected[0].info.get("selected_by")) if selected else None,
         "selected_force_mae_meV_A": pooled_force_mae(selected) if selected else None,
@@ -478,13 +423,14 @@ def specialize(
     warm = options.warm_start and (base.metadata or {}).get("teacher") == options.teacher
     ctx = _Run(run, structures, teacher, options, replay_data, warm)
     history: list[dict[str, Any]] = []
-    current, committee, stopped_by = options.model, [], "max_rounds"
+    committee: list[str] = []
+    current, stopped_by = options.model, "max_rounds"
     for round_ in range(options.max_rounds + 1):
         reason = _budget_left(history, options)
         train = round_ < options.max_rounds and not reason
         row = run_round(ctx, round_, current, committee, train)
         history.append(row)
-        _write_json(run / RESULT_FILE, {"rounds": history, "finished": False})
+        write_json(run / RESULT_FILE, {"rounds": history, "finished": False})
         if row["fresh_force_mae_meV_A"] <= options.threshold_meV_A:
             stopped_by = "threshold"
             break

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -12,8 +11,10 @@ from typing import Any
 
 from ase import Atoms
 
+from nanomlip.distill.run_folder import write_json
 from nanomlip.models.checkpoint import save_checkpoint
 from nanomlip.models.registry import load_model
+from nanomlip.schema import FORCES_MAE
 
 MODEL = "model.safetensors"
 CARD = "model.md"
@@ -77,7 +78,7 @@ def finish(
             "base": speed_comparison(options.model, teacher, structures[0]),
             "specialised": speed_comparison(str(run / MODEL), teacher, structures[0]),
         }
-        _write_json(speed_path, speeds)
+        write_json(speed_path, speeds)
     speeds = json.loads(speed_path.read_text())
     result = {
         "forgetting": forgetting(run, options.model, run / MODEL),
@@ -95,7 +96,7 @@ def finish(
         "command": command,
         "rounds": history,
     }
-    _write_json(run / "specialize.json", result)
+    write_json(run / "specialize.json", result)
     (run / CARD).write_text(card_markdown(result))
     return result
 
@@ -114,12 +115,6 @@ def forgetting(run: Path, base: str, kept: Path) -> dict[str, Any] | None:
         "before": before.report["overall"],
         "after": after.report["overall"],
     }
-
-
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2))
-    os.replace(tmp, path)
 
 
 def _cell(value: Any, digits: int = 1) -> str:
@@ -165,9 +160,7 @@ def card_markdown(result: dict[str, Any]) -> str:
             f"{_cell(row['cpu_s'], 0)} |"
         )
     if result.get("forgetting"):
-        before, after = (
-            result["forgetting"][k]["forces_mae_meV_per_A"] for k in ("before", "after")
-        )
+        before, after = (result["forgetting"][k][FORCES_MAE] for k in ("before", "after"))
         lines += [
             "",
             f"Forgetting: force MAE on {result['forgetting']['n_frames']} validation frames of "

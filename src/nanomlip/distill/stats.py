@@ -43,7 +43,7 @@ def composition_matrix(
     column = {int(z): k for k, z in enumerate(elements)}
     frame = np.repeat(np.arange(len(num_atoms)), num_atoms)
     counts = np.zeros((len(num_atoms), len(elements)))
-    np.add.at(counts, (frame, [column[int(z)] for z in numbers]), 1.0)
+    np.add.at(counts, (frame, np.array([column[int(z)] for z in numbers], dtype=int)), 1.0)
     return counts
 
 

@@ -123,7 +123,8 @@ class NanoCalculator(Calculator):
                     "pass model=<checkpoint path | registered name | NanoModel>"
                 )
             model = DEFAULT_MODEL
-        if _is_torchscript_file(model):
+        self.model: torch.nn.Module
+        if not isinstance(model, NanoModel) and _is_torchscript_file(model):
             module, metadata = load_torchscript(model, device=self.device)
             self.model = module.to(self.dtype)
             for parameter in self.model.parameters():
@@ -156,8 +157,11 @@ class NanoCalculator(Calculator):
         system_changes: list[str] = all_changes,
     ) -> None:
         super().calculate(atoms, properties or ["energy"], system_changes)
-        check_species(self.atoms.get_atomic_numbers(), self.species)
-        graph = atoms_to_graph(self.atoms, self.cutoff, dtype=self.dtype)
+        structure = self.atoms
+        if structure is None:
+            raise ValueError("NanoCalculator needs atoms to evaluate")
+        check_species(structure.get_atomic_numbers(), self.species)
+        graph = atoms_to_graph(structure, self.cutoff, dtype=self.dtype)
         if self.device.type == "cpu":
             allocator.prepare_for(int(graph[K.EDGE_INDEX].shape[1]))
         output = self.model(to_device(graph, self.device))
@@ -168,10 +172,10 @@ class NanoCalculator(Calculator):
             "energies": output[K.ATOMIC_ENERGIES].detach().cpu().double().numpy(),
             "forces": output[K.FORCES].detach().cpu().double().numpy(),
         }
-        if self.atoms.pbc.all():
+        if structure.pbc.all():
             stress = output[K.STRESS][0].detach().cpu().double().numpy()
             self.results["stress"] = stress.flat[[0, 4, 8, 5, 2, 1]].copy()
         if self.dispersion is not None:
             from nanomlip.md.dispersion import add_dispersion_results
 
-            add_dispersion_results(self.results, self.dispersion, self.atoms, properties)
+            add_dispersion_results(self.results, self.dispersion, structure, properties)

@@ -288,7 +288,7 @@ class LammpsModel:
             atoms_to_graph(atoms, calculator.cutoff, dtype=calculator.dtype), calculator.device
         )
         graph[K.POSITIONS].requires_grad_(True)
-        model = calculator.model
+        model: Any = calculator.model
         model.compute_forces = False
         try:
             output = model(graph)

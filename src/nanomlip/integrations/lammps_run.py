@@ -24,7 +24,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from ase import Atoms
@@ -175,7 +175,7 @@ def run_structure(request: LammpsRequest) -> dict[str, Any]:
     torch.set_num_threads(request.threads)
     out = Path(request.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atoms = prepare_structure(read(request.structure))
+    atoms = prepare_structure(cast(Atoms, read(request.structure)))
     elements = request.elements or structure_elements(atoms)
     data = out / "structure.data"
     lmp = new_lammps(["-log", str(out / "log.lammps"), "-screen", "none", "-nocite"])

@@ -2,9 +2,6 @@
 
 from nanomlip.md.dispersion import D3Dispersion, make_dispersion, with_dispersion
 from nanomlip.md.dynamics import (
-    ENSEMBLES,
-    MDConfig,
-    MDResult,
     format_md_summary,
     initialize_velocities,
     load_restart,
@@ -29,6 +26,7 @@ from nanomlip.md.observables import (
     radial_distribution,
 )
 from nanomlip.md.relax import OPTIMIZERS, RelaxResult, format_relax_summary, relax
+from nanomlip.md.settings import ENSEMBLES, MDConfig, MDResult
 from nanomlip.md.thermo import (
     THERMO_COLUMNS,
     ThermoLog,

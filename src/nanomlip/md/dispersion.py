@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms, units
-from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.calculator import BaseCalculator, Calculator, all_changes
 from ase.calculators.mixing import SumCalculator
 from ase.data import chemical_symbols
 
@@ -151,7 +151,10 @@ class D3Dispersion(Calculator):
     ) -> None:
         """Evaluate D3 for ``atoms`` (all results at once, in eV, eV/Å and eV/Å³)."""
         super().calculate(atoms, properties or ["energy"], system_changes)
-        model = self._model(self.atoms)
+        structure = self.atoms
+        if structure is None:
+            raise ValueError("D3 dispersion needs atoms to evaluate")
+        model = self._model(structure)
         result = model.get_dispersion(param=self._damping, grad=True)
         energy = float(result["energy"]) * units.Hartree
         self.results = {
@@ -164,8 +167,8 @@ class D3Dispersion(Calculator):
             per_atom = pairwise["additive pairwise energy"].sum(axis=1)
             per_atom = per_atom + pairwise["non-additive pairwise energy"].sum(axis=1)
             self.results["energies"] = per_atom * units.Hartree
-        if self.atoms.pbc.all():
-            virial = np.asarray(result["virial"]) * units.Hartree / self.atoms.get_volume()
+        if structure.pbc.all():
+            virial = np.asarray(result["virial"]) * units.Hartree / structure.get_volume()
             self.results["stress"] = virial.flat[[0, 4, 8, 5, 2, 1]].copy()
 
 
@@ -213,15 +216,19 @@ def add_dispersion_results(
     """
     if "energies" not in (properties or ()):
         results.pop("energies", None)
-    wanted = [key for key in ("energy", "energies", "forces", "stress") if key in results]
-    dispersion.calculate(atoms, wanted or ["energy"], all_changes)
+    wanted: list[str] = [
+        key for key in ("energy", "energies", "forces", "stress") if key in results
+    ]
+    dispersion.calculate(atoms, wanted or ["energy"], list(all_changes))
     for key in ("energy", "free_energy", "energies", "forces", "stress"):
         if key in results:
             source = "energy" if key == "free_energy" else key
             results[key] = results[key] + dispersion.results[source]
 
 
-def with_dispersion(calculator: Calculator, option: str | D3Dispersion | None) -> Calculator:
+def with_dispersion(
+    calculator: BaseCalculator, option: str | D3Dispersion | None
+) -> BaseCalculator:
     """``calculator`` plus dispersion (an ASE ``SumCalculator``), or itself when ``option`` is None.
 
     Use it for calculators that have no ``dispersion`` option of their own (teachers, any

@@ -29,7 +29,6 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +43,8 @@ from ase.md.verlet import VelocityVerlet
 
 from nanomlip._progress import RateMeter, format_rate, progress_bar
 from nanomlip.md.errors import SimulationError
-from nanomlip.md.io import TRAJECTORY_FORMATS, TrajectoryWriter, read_last_frame, trajectory_path
+from nanomlip.md.io import TrajectoryWriter, read_last_frame, trajectory_path
+from nanomlip.md.settings import MDConfig, MDResult
 from nanomlip.md.thermo import (
     ThermoLog,
     ThermoRow,
@@ -57,172 +57,8 @@ from nanomlip.md.thermo import (
 if TYPE_CHECKING:
     from nanomlip.md.trust import TrustCheck
 
-#: Ensembles understood by :func:`make_integrator`.
-ENSEMBLES: tuple[str, ...] = (
-    "nve",
-    "nvt-langevin",
-    "nvt-nose-hoover",
-    "npt-mtk",
-    "npt-berendsen",
-)
-
-#: Temperature ceiling (K) for NVE runs and for a target temperature of 0 K.
-DEFAULT_NVE_MAX_TEMPERATURE_K: float = 5000.0
-
 #: Name of the thermo log inside the output directory.
 THERMO_FILE: str = "thermo.csv"
-
-
-#: Settings of :class:`MDConfig` that must be finite numbers (or ``None``).
-_FLOAT_SETTINGS = (
-    "temperature_K",
-    "pressure_GPa",
-    "timestep_fs",
-    "max_temperature_K",
-    "friction_per_ps",
-    "tdamp_fs",
-    "pdamp_fs",
-    "bulk_modulus_GPa",
-)
-
-
-@dataclass(frozen=True)
-class MDConfig:
-    """Settings of an MD run.
-
-    Attributes:
-        ensemble: One of :data:`ENSEMBLES`.
-        temperature_K: Target temperature (thermostats) and initial-velocity
-            temperature (all ensembles), in K.
-        pressure_GPa: Target pressure for NPT, in GPa.
-        timestep_fs: Integration time step dt, in fs.
-        steps: Total number of steps of the run; a restart continues up to this number.
-        seed: Seed of the initial Maxwell-Boltzmann velocities and the Langevin noise.
-        traj_every: Write a trajectory frame every this many steps.
-        log_every: Write a thermo row every this many steps.
-        traj_format: ``"extxyz"`` or ``"traj"``.
-        anisotropic: Let the three cell vectors fluctuate independently (NPT only).
-        max_temperature_K: Stop above this temperature, in K; ``None`` means 10 × the
-            target, or :data:`DEFAULT_NVE_MAX_TEMPERATURE_K` for NVE (unless 10 × the
-            initial temperature is higher) and for a 0 K target.
-        friction_per_ps: Langevin friction γ, in 1/ps.
-        tdamp_fs: Thermostat time constant τ_T, in fs; ``None`` means 100 dt.
-        pdamp_fs: Barostat time constant τ_P, in fs; ``None`` means 1000 dt.
-        bulk_modulus_GPa: Bulk modulus estimate B for the Berendsen barostat, in GPa.
-    """
-
-    ensemble: str = "nvt-langevin"
-    temperature_K: float = 300.0
-    pressure_GPa: float = 0.0
-    timestep_fs: float = 1.0
-    steps: int = 1000
-    seed: int = 0
-    traj_every: int = 10
-    log_every: int = 10
-    traj_format: str = "extxyz"
-    anisotropic: bool = False
-    max_temperature_K: float | None = None
-    friction_per_ps: float = 10.0
-    tdamp_fs: float | None = None
-    pdamp_fs: float | None = None
-    bulk_modulus_GPa: float = 100.0
-
-    @property
-    def is_npt(self) -> bool:
-        """Whether the ensemble changes the cell."""
-        return self.ensemble.startswith("npt")
-
-    @property
-    def temperature_limit_K(self) -> float:
-        """The temperature above which the run is stopped, in K."""
-        if self.max_temperature_K is not None:
-            return self.max_temperature_K
-        if self.ensemble == "nve":
-            return max(DEFAULT_NVE_MAX_TEMPERATURE_K, 10.0 * self.temperature_K)
-        if self.temperature_K <= 0:
-            return DEFAULT_NVE_MAX_TEMPERATURE_K
-        return 10.0 * self.temperature_K
-
-    @property
-    def tdamp(self) -> float:
-        """Thermostat time constant τ_T in ASE time units."""
-        return (self.tdamp_fs or 100.0 * self.timestep_fs) * units.fs
-
-    @property
-    def pdamp(self) -> float:
-        """Barostat time constant τ_P in ASE time units."""
-        return (self.pdamp_fs or 1000.0 * self.timestep_fs) * units.fs
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the first invalid setting."""
-        for name in _FLOAT_SETTINGS:
-            value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value}")
-        checks: list[tuple[bool, str]] = [
-            (
-                self.ensemble in ENSEMBLES,
-                f"unknown ensemble {self.ensemble!r}; choose one of {list(ENSEMBLES)}",
-            ),
-            (self.timestep_fs > 0, f"the timestep must be positive, got {self.timestep_fs} fs"),
-            (self.steps >= 0, f"steps must be zero or positive, got {self.steps}"),
-            (self.temperature_K >= 0, f"temperature must be >= 0 K, got {self.temperature_K}"),
-            (self.traj_every >= 1, f"traj_every must be >= 1, got {self.traj_every}"),
-            (self.log_every >= 1, f"log_every must be >= 1, got {self.log_every}"),
-            (
-                self.traj_format in TRAJECTORY_FORMATS,
-                f"unknown trajectory format {self.traj_format!r}; "
-                f"choose one of {list(TRAJECTORY_FORMATS)}",
-            ),
-            (self.is_npt or not self.anisotropic, "anisotropic applies only to NPT ensembles"),
-            (self.friction_per_ps > 0, "the Langevin friction must be positive"),
-            ((self.tdamp_fs or 1.0) > 0, "the thermostat time constant must be positive"),
-            ((self.pdamp_fs or 1.0) > 0, "the barostat time constant must be positive"),
-            (self.bulk_modulus_GPa > 0, "the bulk modulus must be positive"),
-            (self.temperature_limit_K > 0, "the maximum temperature must be positive"),
-            (
-                self.ensemble == "nve" or self.temperature_K > 0,
-                f"{self.ensemble} needs a positive target temperature",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-
-
-@dataclass(frozen=True)
-class MDResult:
-    """Outcome of :func:`run_md`.
-
-    Attributes:
-        atoms: Final state (the input object, advanced in place).
-        first_step: Step the run started from (0, or the restart step).
-        last_step: Step the run ended at.
-        wall_s: Wall time of the integration loop, in s.
-        ns_per_day: Simulated nanoseconds per day of wall time (start-up included).
-        steady_ns_per_day: The same without the first 10 % of the steps, where start-up
-            costs fall (see :class:`nanomlip._progress.RateMeter`); ``nan`` under two steps.
-        energy_drift_meV_atom_ps: NVE energy drift from a linear fit of E_tot(t) over
-            the logged rows from ``drift_from_step`` of :func:`run_md` on (restarts
-            included), in meV/atom/ps; ``None`` otherwise.
-        trajectory: Path of the trajectory file.
-        thermo: Path of the thermo log.
-    """
-
-    atoms: Atoms
-    first_step: int
-    last_step: int
-    wall_s: float
-    ns_per_day: float
-    steady_ns_per_day: float
-    energy_drift_meV_atom_ps: float | None
-    trajectory: Path
-    thermo: Path
-
-    @property
-    def steps_run(self) -> int:
-        """Number of steps integrated by this call."""
-        return self.last_step - self.first_step
 
 
 def initialize_velocities(atoms: Atoms, temperature: float, rng: np.random.Generator) -> None:
@@ -396,7 +232,7 @@ def run_md(
     progress: bool = False,
     on_step: Callable[[int, Atoms], None] | None = None,
     drift_from_step: int = 0,
-    on_start: Callable[[Path], None] | None = None,
+    on_start: Callable[[Path], object] | None = None,
     trust: TrustCheck | None = None,
 ) -> MDResult:
     """Integrate ``atoms`` for ``config.steps`` steps, writing trajectory and thermo log.
@@ -449,57 +285,23 @@ def run_md(
     # Evaluate the first state before any file is touched: a bad start keeps old output.
     start = time.perf_counter()
     check_stability(atoms, start_step, start_time_ps, config.temperature_limit_K)
-    history = _start_outputs(out_dir, config, start_step)
+    recorder = _Recorder(atoms, config, out_dir, start_step, start_time_ps, trust)
     if on_start is not None:
         on_start(out_dir)
     dyn = make_integrator(atoms, config, rng)
-    writer = TrajectoryWriter(trajectory_path(out_dir, config.traj_format), config.traj_format)
-    if start_step > 0:
-        writer.last_step = start_step
-
-    def time_at(step: int) -> float:
-        return start_time_ps + (step - start_step) * config.timestep_fs * 1e-3
-
-    def record(log: ThermoLog, step: int, final: bool) -> None:
-        sample = trust.measure(atoms, step) if trust is not None and trust.due(step) else None
-        if step % config.log_every == 0 or final or sample is not None:
-            row = thermo_row(atoms, step, time_at(step))
-            log.write(row, sample.values() if sample is not None else ())
-            history.append(row)
-        if step % config.traj_every == 0 or final:
-            writer.write(atoms, step, time_at(step))
-        if sample is not None:
-            trust.enforce(sample, time_at(step))
-
     bar = _Progress(config.steps, min(start_step, config.steps), progress, config.timestep_fs)
     bar.meter.start = start  # the overall rate counts the first evaluation too
-    step = start_step
     try:
-        columns = trust.columns if trust is not None else ()
-        with ThermoLog(out_dir / THERMO_FILE, columns) as log:
-            if start_step == 0:
-                record(log, 0, final=config.steps == 0)
-            while step < config.steps:
-                dyn.step()
-                dyn.nsteps += 1
-                step += 1
-                check_stability(atoms, step, time_at(step), config.temperature_limit_K)
-                record(log, step, final=step == config.steps)
-                if on_step is not None:
-                    on_step(step, atoms)
-                bar.update(temperature_K(atoms))
+        step = _integrate(dyn, recorder, bar, on_step)
     except SimulationError as error:
-        last = "none" if writer.last_step is None else f"step {writer.last_step}"
+        last = recorder.writer.last_step
+        where = "none" if last is None else f"step {last}"
         raise type(error)(
-            f"{error}; stopped, output kept up to the last frame written ({last}) in {out_dir}"
+            f"{error}; stopped, output kept up to the last frame written ({where}) in {out_dir}"
         ) from None
     finally:
         bar.close()
     wall = time.perf_counter() - start
-    drift = None
-    if config.ensemble == "nve":
-        rows = [r for r in history if r.step >= drift_from_step]
-        drift = energy_drift([r.time_ps for r in rows], [r.etot_eV for r in rows], len(atoms))
     return MDResult(
         atoms=atoms,
         first_step=start_step,
@@ -507,10 +309,87 @@ def run_md(
         wall_s=wall,
         ns_per_day=ns_per_day(step - start_step, config.timestep_fs, wall),
         steady_ns_per_day=bar.ns_per_day(bar.meter.steady()),
-        energy_drift_meV_atom_ps=drift,
-        trajectory=writer.path,
+        energy_drift_meV_atom_ps=recorder.drift(drift_from_step, len(atoms)),
+        trajectory=recorder.writer.path,
         thermo=out_dir / THERMO_FILE,
     )
+
+
+def _integrate(
+    dyn: MolecularDynamics,
+    recorder: _Recorder,
+    bar: _Progress,
+    on_step: Callable[[int, Atoms], None] | None,
+) -> int:
+    """Step ``dyn`` to ``config.steps``, recording as due; returns the last step taken."""
+    atoms, config, step = recorder.atoms, recorder.config, recorder.start_step
+    with ThermoLog(recorder.out_dir / THERMO_FILE, recorder.columns) as log:
+        if step == 0:
+            recorder.record(log, 0, final=config.steps == 0)
+        while step < config.steps:
+            dyn.step()  # type: ignore[attr-defined]  # every ASE integrator defines step
+            dyn.nsteps += 1
+            step += 1
+            check_stability(atoms, step, recorder.time_at(step), config.temperature_limit_K)
+            recorder.record(log, step, final=step == config.steps)
+            if on_step is not None:
+                on_step(step, atoms)
+            bar.update(temperature_K(atoms))
+    return step
+
+
+class _Recorder:
+    """Thermo rows, trajectory frames and teacher spot checks of one :func:`run_md` call.
+
+    Creating it prepares the output files (:func:`_start_outputs`).
+    """
+
+    def __init__(
+        self,
+        atoms: Atoms,
+        config: MDConfig,
+        out_dir: Path,
+        start_step: int,
+        start_time_ps: float,
+        trust: TrustCheck | None,
+    ) -> None:
+        self.atoms = atoms
+        self.config = config
+        self.out_dir = out_dir
+        self.start_step = start_step
+        self.start_time_ps = start_time_ps
+        self.trust = trust
+        self.history = _start_outputs(out_dir, config, start_step)
+        self.writer = TrajectoryWriter(
+            trajectory_path(out_dir, config.traj_format), config.traj_format
+        )
+        if start_step > 0:
+            self.writer.last_step = start_step
+        self.columns = trust.columns if trust is not None else ()
+
+    def time_at(self, step: int) -> float:
+        """Simulated time (ps) of ``step``."""
+        return self.start_time_ps + (step - self.start_step) * self.config.timestep_fs * 1e-3
+
+    def record(self, log: ThermoLog, step: int, final: bool) -> None:
+        """Log, write and spot-check the state of ``step`` where due."""
+        atoms, config, trust = self.atoms, self.config, self.trust
+        sample = trust.measure(atoms, step) if trust is not None and trust.due(step) else None
+        if step % config.log_every == 0 or final or sample is not None:
+            row = thermo_row(atoms, step, self.time_at(step))
+            log.write(row, sample.values() if sample is not None else ())
+            self.history.append(row)
+        if step % config.traj_every == 0 or final:
+            self.writer.write(atoms, step, self.time_at(step))
+        if sample is not None and trust is not None:
+            trust.enforce(sample, self.time_at(step))
+
+    def drift(self, from_step: int, num_atoms: int) -> float | None:
+        """NVE energy drift (meV/atom/ps) over the rows from ``from_step``; ``None`` otherwise."""
+        if self.config.ensemble != "nve":
+            return None
+        rows = [r for r in self.history if r.step >= from_step]
+        return energy_drift([r.time_ps for r in rows], [r.etot_eV for r in rows], num_atoms)
 
 
 def load_restart(out_dir: str | Path, traj_format: str = "extxyz") -> tuple[Atoms, int, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from ase import Atoms
 from ase.io import read, write
@@ -39,7 +40,7 @@ def parse_supercell(text: str) -> tuple[int, int, int]:
         repeats = ()
     if len(repeats) != 3 or min(repeats) < 1:
         raise ValueError(f"supercell must be N or NxMxK with positive integers, got {text!r}")
-    return repeats  # type: ignore[return-value]
+    return repeats
 
 
 def make_supercell(atoms: Atoms, text: str | None) -> Atoms:
@@ -121,7 +122,7 @@ def read_last_frame(path: str | Path) -> tuple[Atoms, int, float]:
     if not path.is_file():
         raise FileNotFoundError(f"cannot restart: no trajectory {str(path)!r}")
     try:
-        atoms = read(path, index=-1)
+        atoms = cast(Atoms, read(path, index=-1))
     except Exception as error:
         raise ValueError(f"cannot restart: {str(path)!r} is unreadable: {error}") from error
     if "step" not in atoms.info or "time_ps" not in atoms.info:

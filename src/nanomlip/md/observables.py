@@ -147,7 +147,7 @@ def _analyzer(
         displacements(frames),
         species,
         temperature_K,
-        time_step=steps_per_frame,
+        time_step=steps_per_frame,  # type: ignore[arg-type]  # pymatgen takes fs, a float
         step_skip=1,
         smoothed="max",
     )
@@ -272,7 +272,7 @@ def fit_arrhenius(
     x, y = 1.0 / temps, np.log(values)
     if len(temps) > 2:
         scaling = "unscaled" if weights is not None else True
-        (slope, intercept), cov = np.polyfit(x, y, 1, w=weights, cov=scaling)
+        (slope, intercept), cov = np.polyfit(x, y, 1, w=weights, cov=scaling)  # type: ignore[call-overload]
     else:
         slope, intercept = np.polyfit(x, y, 1)
         cov = np.zeros((2, 2))

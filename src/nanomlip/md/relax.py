@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 from ase import Atoms, units
@@ -124,7 +124,7 @@ def relax(
     target: Atoms | FrechetCellFilter = atoms
     if cell:
         target = FrechetCellFilter(atoms, scalar_pressure=pressure_GPa * units.GPa)
-    opt = OPTIMIZERS[name](target, logfile=logfile, trajectory=trajectory)
+    opt = OPTIMIZERS[name](cast(Atoms, target), logfile=logfile, trajectory=trajectory)
     opt.attach(lambda: _check_finite(atoms, opt.nsteps), interval=1)
     with opt:
         converged = bool(opt.run(fmax=fmax, steps=steps))

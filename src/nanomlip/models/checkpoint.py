@@ -94,7 +94,7 @@ def model_metadata(model: NanoModel, **provenance: Any) -> dict[str, Any]:
         dtype=str(next(model.parameters()).dtype).replace("torch.", ""),
     )
     metadata.setdefault(
-        "created", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        "created", datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     )
     return metadata
 

@@ -19,6 +19,7 @@ the others and is not zero, so the new paths start learning at the first step.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import torch
 from e3nn import o3
@@ -71,7 +72,8 @@ def grow_model(model: NanoModel, seed: int = 0, **overrides: int | bool) -> Nano
     if not changed:
         return model
 
-    new_config = dataclasses.replace(old_config, **{name: overrides[name] for name in changed})
+    grown_values: dict[str, Any] = {name: overrides[name] for name in changed}
+    new_config = dataclasses.replace(old_config, **grown_values)
     parameter = next(model.parameters())
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -81,7 +83,7 @@ def grow_model(model: NanoModel, seed: int = 0, **overrides: int | bool) -> Nano
     with torch.no_grad():
         _copy_same_shape(model, grown)
         for old_layer, new_layer in zip(model.layers, grown.layers):
-            _grow_interaction(old_layer, new_layer)
+            _grow_interaction(cast(Interaction, old_layer), cast(Interaction, new_layer))
     return grown.eval()
 
 

@@ -20,7 +20,7 @@ graph, which keeps the backward pass to a single call.
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import TYPE_CHECKING, Any, Dict
 
 import torch
 from e3nn import o3
@@ -54,6 +54,13 @@ class NanoModel(nn.Module):
     ``compute_forces`` is on (default), ``forces`` (N, 3), ``stress`` (B, 3, 3)
     and ``virial`` (B, 3, 3). Stress of a structure with zero cell volume is zero.
     """
+
+    if TYPE_CHECKING:  # for the type checker only: TorchScript infers them from __init__
+        atomic_energy_shift: torch.Tensor
+        atomic_energy_scale: torch.Tensor
+        supported_species: torch.Tensor
+        layers: nn.ModuleList
+        metadata: dict[str, Any]
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from nanomlip.models.checkpoint import load_checkpoint
-from nanomlip.models.config import available_presets, preset_config
+from nanomlip.models.config import ModelConfig, available_presets, preset_config
 from nanomlip.models.nano import NanoModel
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
@@ -33,7 +33,20 @@ def build_model(preset: str = "nano-5.0", seed: int = 0, **overrides: Any) -> Na
     Returns:
         The model (float32, CPU, eval mode), with ``metadata["preset"]`` set.
     """
-    config = preset_config(preset, **overrides)
+    return model_from_config(preset_config(preset, **overrides), preset, seed)
+
+
+def model_from_config(config: ModelConfig, preset: str, seed: int = 0) -> NanoModel:
+    """An untrained model of a resolved configuration.
+
+    Args:
+        config: The full model configuration.
+        preset: Preset the configuration came from, recorded in ``metadata["preset"]``.
+        seed: Seed for the weight initialisation (the global RNG state is restored).
+
+    Returns:
+        The model (float32, CPU, eval mode).
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = NanoModel(config)

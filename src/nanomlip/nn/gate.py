@@ -6,6 +6,8 @@ by the sigmoid of its own scalar gate, which keeps it equivariant.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from e3nn import o3
 from e3nn.math import normalize2mom
@@ -28,6 +30,9 @@ class Gate(nn.Module):
         input ``(N, scalars.dim + gated.num_irreps + gated.dim)``,
         output ``(N, scalars.dim + gated.dim)``.
     """
+
+    if TYPE_CHECKING:  # for the type checker only: TorchScript infers it from __init__
+        gate_of_component: torch.Tensor
 
     def __init__(self, irreps_scalars: o3.Irreps, irreps_gated: o3.Irreps) -> None:
         super().__init__()

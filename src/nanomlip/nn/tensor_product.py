@@ -30,7 +30,7 @@ of zero-filling a full-size buffer per slice. A unit test checks equality with
 from __future__ import annotations
 
 import math
-from typing import List
+from typing import TYPE_CHECKING, List
 
 import torch
 from e3nn import o3
@@ -73,6 +73,9 @@ class EdgeTensorProduct(nn.Module):
             of the weights and of :attr:`irreps_out`.
         weight_numel: Number of per-edge weights.
     """
+
+    if TYPE_CHECKING:  # for the type checker only: TorchScript infers it from __init__
+        coupling: torch.Tensor
 
     def __init__(
         self, irreps_in: o3.Irreps, irreps_sh: o3.Irreps, irreps_target: o3.Irreps

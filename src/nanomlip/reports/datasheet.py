@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from nanomlip.data.store import LabeledDataset
+from nanomlip.units import EV_PER_A3_TO_GPA
 
 
 def _quantiles(values: np.ndarray) -> dict[str, float]:
@@ -22,7 +23,7 @@ def label_statistics(data: LabeledDataset) -> dict[str, Any]:
     energy_per_atom = a["energy"] / a["num_atoms"]
     forces = a["forces"].astype(float)
     force_norms = np.linalg.norm(forces, axis=1)
-    stress = a["stress"][~np.isnan(a["stress"]).any(axis=1)] * 160.21766208
+    stress = a["stress"][~np.isnan(a["stress"]).any(axis=1)] * EV_PER_A3_TO_GPA
     return {
         "energy_per_atom_eV": _quantiles(energy_per_atom),
         "force_norm_eV_per_A": _quantiles(force_norms),

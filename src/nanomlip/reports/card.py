@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nanomlip.bench.speed import format_ratio
+from nanomlip.bench.speed_report import format_ratio
 from nanomlip.models.checkpoint import model_metadata
 from nanomlip.models.nano import NanoModel, node_irreps
+from nanomlip.schema import ENERGY_MAE, ENERGY_RMSE, FORCES_MAE, FORCES_RMSE, STRESS_MAE
 
 #: Metric keys of ``nanomlip eval`` reports, with their column titles.
 FIDELITY_COLUMNS = {
     "n_frames": "frames",
-    "energy_mae_meV_per_atom": "E MAE (meV/atom)",
-    "energy_rmse_meV_per_atom": "E RMSE (meV/atom)",
-    "forces_mae_meV_per_A": "F MAE (meV/Å)",
-    "forces_rmse_meV_per_A": "F RMSE (meV/Å)",
-    "stress_mae_GPa": "S MAE (GPa)",
+    ENERGY_MAE: "E MAE (meV/atom)",
+    ENERGY_RMSE: "E RMSE (meV/atom)",
+    FORCES_MAE: "F MAE (meV/Å)",
+    FORCES_RMSE: "F RMSE (meV/Å)",
+    STRESS_MAE: "S MAE (GPa)",
 }
 
 
@@ -181,20 +182,20 @@ def fidelity_section(report: dict[str, Any], worst: int = 10) -> str:
     lines += ["", "Per category (worst force MAE first):", ""] + _metrics_header("category")
     categories = sorted(
         report["per_category"].items(),
-        key=lambda item: -(item[1].get("forces_mae_meV_per_A") or 0.0),
+        key=lambda item: -(item[1].get(FORCES_MAE) or 0.0),
     )
     lines += [_metrics_row(name, metrics) for name, metrics in categories]
     elements = report["per_element"]
-    by_force = sorted(elements, key=lambda s: -(elements[s].get("forces_mae_meV_per_A") or 0.0))
-    by_energy = sorted(elements, key=lambda s: -(elements[s].get("energy_mae_meV_per_atom") or 0.0))
+    by_force = sorted(elements, key=lambda s: -(elements[s].get(FORCES_MAE) or 0.0))
+    by_energy = sorted(elements, key=lambda s: -(elements[s].get(ENERGY_MAE) or 0.0))
     lines += [
         "",
         f"Worst {worst} elements by force MAE: "
-        + ", ".join(f"{s} {elements[s]['forces_mae_meV_per_A']:.0f}" for s in by_force[:worst])
+        + ", ".join(f"{s} {elements[s][FORCES_MAE]:.0f}" for s in by_force[:worst])
         + " meV/Å.",
         "",
         f"Worst {worst} elements by energy MAE (frames containing the element): "
-        + ", ".join(f"{s} {elements[s]['energy_mae_meV_per_atom']:.0f}" for s in by_energy[:worst])
+        + ", ".join(f"{s} {elements[s][ENERGY_MAE]:.0f}" for s in by_energy[:worst])
         + " meV/atom.",
         "",
         "<details><summary>Every element</summary>",
@@ -300,9 +301,9 @@ def render_card(inputs: CardInputs) -> str:
         "",
         *([f"Card written by: `{inputs.command}`", ""] if inputs.command else []),
         f"Held-out fidelity against the teacher: energy MAE "
-        f"{overall['energy_mae_meV_per_atom']:.1f} meV/atom, force MAE "
-        f"{overall['forces_mae_meV_per_A']:.0f} meV/Å, stress MAE "
-        f"{_number(overall.get('stress_mae_GPa'), 2)} GPa.",
+        f"{overall[ENERGY_MAE]:.1f} meV/atom, force MAE "
+        f"{overall[FORCES_MAE]:.0f} meV/Å, stress MAE "
+        f"{_number(overall.get(STRESS_MAE), 2)} GPa.",
         "",
         "## Architecture",
         "",

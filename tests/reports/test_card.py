@@ -6,7 +6,7 @@ import pytest
 
 from nanomlip import build_model, save_checkpoint
 from nanomlip.cli.main import main
-from nanomlip.models.card import read_json, speed_section
+from nanomlip.reports.card import read_json, speed_section
 
 
 def speed_payload(student_seconds, peer_seconds):
