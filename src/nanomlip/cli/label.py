@@ -57,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from nanomlip._progress import format_rate
     from nanomlip.distill.labeling import RejectionRules, run_labeling
-    from nanomlip.sampling.base import load_recipe
+    from nanomlip.sampling import load_recipe
 
     recipe = load_recipe(args.recipe)
     report = run_labeling(
