@@ -187,7 +187,8 @@ def student_spec(preset: str) -> ModelSpec:
 def make_calculator(spec: ModelSpec, device: str) -> tuple[Any, list[str]]:
     """Build the ASE calculator of ``spec`` on ``device``; also return notes for the report."""
     if spec.kind == "student":
-        from nanomlip import NanoCalculator, build_model
+        from nanomlip.integrations.ase_calculator import NanoCalculator
+        from nanomlip.models import build_model
 
         model = build_model(spec.name)
         return NanoCalculator(model=model, device=device, dtype="float32"), ["float32"]

@@ -716,7 +716,8 @@ def student_factory(preset: str) -> Callable[[], Calculator]:
     """Factory of an untrained student calculator (float32) for ``preset``."""
 
     def make() -> Calculator:
-        from nanomlip import NanoCalculator, build_model
+        from nanomlip.integrations.ase_calculator import NanoCalculator
+        from nanomlip.models import build_model
 
         return NanoCalculator(model=build_model(preset), dtype="float32")
 

@@ -106,8 +106,8 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
 
 
 def _calculators(args: argparse.Namespace, dispersion: str | None) -> Any:
-    from nanomlip import build_model
     from nanomlip.bench.electrolyte_common import BenchCalculators
+    from nanomlip.models import build_model
 
     student = build_model(args.preset) if args.preset else args.model
     if args.preset:

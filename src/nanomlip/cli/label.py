@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nanomlip._progress import format_rate
-    from nanomlip.distill.labeling import RejectionRules, run_labeling
+    from nanomlip.labeling import RejectionRules, run_labeling
     from nanomlip.sampling import load_recipe
 
     recipe = load_recipe(args.recipe)
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_hvp(args: argparse.Namespace) -> int:
     from nanomlip._progress import format_rate
-    from nanomlip.distill.hvp_labels import label_hessian_vector_products
+    from nanomlip.labeling import label_hessian_vector_products
 
     report = label_hessian_vector_products(
         args.data,

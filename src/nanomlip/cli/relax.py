@@ -69,7 +69,9 @@ def calculator_from_args(args: argparse.Namespace, announce: bool = True) -> Nan
     """
     import warnings
 
-    from nanomlip import NanoCalculator, build_model  # lazy: torch is slow to import
+    # lazy: torch is slow to import
+    from nanomlip.integrations.ase_calculator import NanoCalculator
+    from nanomlip.models import build_model
     from nanomlip.models.checkpoint import UntrainedModelWarning
 
     stream = sys.stdout if announce else sys.stderr

@@ -157,6 +157,12 @@ def write_chunk(root: Path, chunk_id: int, arrays: dict[str, np.ndarray]) -> Pat
     return target
 
 
+def remove_stale_temporaries(root: Path) -> None:
+    """Delete chunk files a killed worker left half-written (never renamed into place)."""
+    for tmp in (Path(root) / CHUNK_DIR).glob(".tmp-*"):
+        tmp.unlink(missing_ok=True)
+
+
 def read_manifest(root: Path) -> dict[str, Any]:
     path = Path(root) / MANIFEST
     if not path.is_file():

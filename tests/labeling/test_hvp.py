@@ -10,9 +10,9 @@ from nanomlip.data.datasheet import write_datasheet
 from nanomlip.data.graph import collate
 from nanomlip.data.store import DatasetError, LabeledDataset
 from nanomlip.distill import data as D
-from nanomlip.distill.hvp_labels import label_hessian_vector_products
 from nanomlip.distill.losses import student_hvp
 from nanomlip.integrations.ase_calculator import NanoCalculator
+from nanomlip.labeling import label_hessian_vector_products
 from nanomlip.models import load_checkpoint, save_checkpoint
 
 
