@@ -141,7 +141,7 @@ def write_chunk(root: Path, chunk_id: int, arrays: dict[str, np.ndarray]) -> Pat
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_file(target.parent, prefix=".tmp-", suffix=".npz")
     try:
-        np.savez_compressed(tmp, **arrays)
+        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -307,5 +307,5 @@ class LabeledDataset:
         from ase.io import write
 
         frames = list(self)
-        write(path, frames, format="extxyz")
+        write(Path(path), frames, format="extxyz")
         return len(frames)

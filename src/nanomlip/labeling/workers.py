@@ -21,7 +21,7 @@ from nanomlip._optional import MissingDependencyError
 from nanomlip.data.store import ChunkWriter
 from nanomlip.labeling.rejection import RejectionRules, rejection_reason
 from nanomlip.sampling import FrameGenerator, parse_recipe
-from nanomlip.teachers import Teacher, calculator_factory, load_teacher
+from nanomlip.teachers import Label, Teacher, calculator_factory, load_teacher
 
 _TEACHERS: dict[str, Teacher] = {}
 _STATES: dict[str, tuple[Teacher, FrameGenerator, dict[str, Any]]] = {}
@@ -97,7 +97,7 @@ def _label_batch(
     teacher: Teacher, batch: list[tuple[int, Atoms]], writer: ChunkWriter, rules: RejectionRules
 ) -> None:
     try:
-        labels = teacher.label([atoms for _, atoms in batch])
+        labels: list[Label | None] = list(teacher.label([atoms for _, atoms in batch]))
     except Exception:  # noqa: BLE001 - fall back to one by one to isolate the bad frame
         labels = []
         for frame_index, atoms in batch:

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from ase import Atoms
@@ -135,7 +135,7 @@ def _read_files(pattern: str, max_atoms: int) -> list[SeedStructure]:
 
     seeds = []
     for name in sorted(glob.glob(pattern)):
-        atoms = read(name)
+        atoms = cast(Atoms, read(name))  # the last frame of the file
         if len(atoms) <= max_atoms and atoms.pbc.all():
             seeds.append(
                 SeedStructure(

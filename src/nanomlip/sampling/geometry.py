@@ -207,7 +207,7 @@ def supercell_reps(
         if not min_atoms <= total <= max_atoms:
             continue
         width = float(min(heights[axis] * reps[axis] for axis in axes))
-        key = (total, -width, reps)
+        key = (total, -width, (reps[0], reps[1], reps[2]))
         if best is None or key[:2] < best[:2]:
             best = key
     return None if best is None else best[2]

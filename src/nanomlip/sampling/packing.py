@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from ase import Atoms
@@ -147,7 +148,7 @@ def pack_with_packmol(
             return None
         from ase.io import read
 
-        packed = read(output, format="xyz")
+        packed = cast(Atoms, read(output, format="xyz"))  # one frame: the last
     atoms = Atoms(packed.numbers, positions=packed.positions, cell=[length] * 3, pbc=True)
     return atoms if distances_are_sane(atoms) else None
 

@@ -41,7 +41,8 @@ class MACETeacher(Teacher):
     @property
     def elements(self) -> list[str]:
         if self._elements is None:
-            numbers = [int(z) for z in self.calculator().models[0].atomic_numbers]
+            calculator: Any = self.calculator()  # a MACECalculator
+            numbers = [int(z) for z in calculator.models[0].atomic_numbers]
             self._elements = [chemical_symbols[z] for z in sorted(numbers)]
         return self._elements
 

@@ -129,7 +129,8 @@ class SevenNetTeacher(Teacher):
         rescale = getattr(model, "_modules", {}).get("rescale_atomic_energy")
         if rescale is None or not self._type_map:
             return None
-        modal = (self.calculator().sevennet_config.get("_modal_map") or {}).get(self.task)
+        calculator: Any = self.calculator()  # a SevenNetCalculator
+        modal = (calculator.sevennet_config.get("_modal_map") or {}).get(self.task)
 
         def per_element(values) -> dict[int, float]:
             table = values.detach().double().cpu().numpy()
