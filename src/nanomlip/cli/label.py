@@ -22,13 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--md-driver",
         default="teacher",
-        help="calculator for liquid/amorphous MD snapshots: teacher, none or nanomlip:MODEL",
+        help="calculator for liquid/amorphous MD snapshots and volume scans: teacher, none or "
+        "any teacher spec (e.g. nanomlip:MODEL)",
     )
     parser.add_argument(
         "--fast-driver",
         default="none",
         help="cheap calculator for the MD snapshots of real crystals (corpus sampler): "
-        "none, teacher or nanomlip:MODEL",
+        "none, teacher or any teacher spec (e.g. nanomlip:MODEL)",
     )
     parser.add_argument("--max-force", type=float, default=100.0, help="reject above, eV/Å")
     parser.add_argument("--max-energy", type=float, default=50.0, help="reject |E|/atom above, eV")
