@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--md-driver",
         default="teacher",
-        help="calculator for liquid/amorphous MD snapshots and volume scans: teacher, none or "
+        help="calculator for MD snapshots, volume scans and relaxations: teacher, none or "
         "any teacher spec (e.g. nanomlip:MODEL)",
     )
     parser.add_argument(

@@ -26,6 +26,13 @@ def check_options(name: str, options: dict[str, Any], defaults: dict[str, Any]) 
 
 
 def check_crystal_context(name: str, context: SamplerContext, min_elements: int = 1) -> None:
+    """Check the context of a crystal sampler: enough known elements, ``1 <= min <= max`` atoms.
+
+    Args:
+        name: The sampler, for the message.
+        context: Its context.
+        min_elements: Fewest elements the sampler needs.
+    """
     if len(context.elements) < min_elements:
         raise ValueError(f"sampler {name!r} needs at least {min_elements} elements")
     unknown = [symbol for symbol in context.elements if symbol not in atomic_numbers]
@@ -39,6 +46,7 @@ def check_crystal_context(name: str, context: SamplerContext, min_elements: int 
 
 
 def check_in_range(name: str, key: str, value: float, low: float, high: float) -> float:
+    """``value`` as a float, if it lies in ``[low, high]`` (the option's own unit)."""
     value = float(value)
     if not low <= value <= high:
         raise ValueError(f"sampler {name!r}: option {key!r} must lie in [{low}, {high}]")
@@ -46,6 +54,7 @@ def check_in_range(name: str, key: str, value: float, low: float, high: float) -
 
 
 def check_molecular_context(sampler: str, context: SamplerContext) -> None:
+    """Check the context of a molecular sampler: some element, ``max_atoms >= 1``."""
     if not context.elements:
         raise ValueError(f"sampler {sampler!r} needs at least one element")
     if context.max_atoms < 1:
@@ -53,6 +62,7 @@ def check_molecular_context(sampler: str, context: SamplerContext) -> None:
 
 
 def check_fraction(sampler: str, name: str, value: float) -> float:
+    """``value`` as a float, if it is a probability or share in ``[0, 1]``."""
     value = float(value)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"sampler {sampler!r}: option {name!r} must lie in [0, 1], got {value}")
@@ -60,6 +70,7 @@ def check_fraction(sampler: str, name: str, value: float) -> float:
 
 
 def check_non_negative(sampler: str, name: str, value: float) -> float:
+    """``value`` as a float, if it is finite and ``>= 0``."""
     value = float(value)
     if not np.isfinite(value) or value < 0.0:
         raise ValueError(f"sampler {sampler!r}: option {name!r} must be >= 0, got {value}")
@@ -67,6 +78,7 @@ def check_non_negative(sampler: str, name: str, value: float) -> float:
 
 
 def check_pair_range(sampler: str, name: str, value: Sequence[float]) -> tuple[float, float]:
+    """``value`` as ``(low, high)``, if it is a pair with ``0 < low <= high``."""
     try:
         low, high = (float(v) for v in value)
     except (TypeError, ValueError) as error:
