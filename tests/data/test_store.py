@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from nanomlip.data.schema import CHUNK_ARRAYS, HVP_ARRAYS, chunk_problems
 from nanomlip.data.store import (
@@ -9,6 +10,7 @@ from nanomlip.data.store import (
     ChunkWriter,
     LabeledDataset,
     chunk_path,
+    existing_chunks,
     load_chunk,
     write_chunk,
 )
@@ -95,3 +97,13 @@ def test_schema_problems_are_named():
         "forces: shape (10, 3), expected (11, 3)",
     ]
     assert set(HVP_ARRAYS[0].empty().shape) == {0, 3}
+
+
+DATASETS = sorted((Path(__file__).parents[2] / "datasets").glob("distill-*"))
+
+
+@pytest.mark.parametrize("root", DATASETS, ids=[root.name for root in DATASETS])
+def test_committed_datasets_follow_the_schema(root):
+    chunks = existing_chunks(root)
+    for chunk in {chunks[0], chunks[-1]}:
+        assert chunk_problems(load_chunk(chunk_path(root, chunk))) == [], (root.name, chunk)
