@@ -11,6 +11,9 @@ Spec                                      Teacher
 ``ase:ase.calculators.emt:EMT``           any ASE calculator class
 ``nanomlip:/path/student.safetensors``    a nanomlip student
 ========================================  =====================================
+
+The MD drivers of a labelling run (``md_driver``, ``fast_driver``) are ``none``,
+``teacher`` or one of these specs, resolved the same way (:func:`calculator_factory`).
 """
 
 from __future__ import annotations
