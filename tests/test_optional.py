@@ -41,11 +41,11 @@ def test_a_missing_extra_names_the_install_command():
 
 
 def test_samplers_without_their_extra_say_what_to_install(monkeypatch):
-    from nanomlip.sampling import crystals
+    from nanomlip.sampling import random_crystals
 
     monkeypatch.setitem(sys.modules, "pyxtal", None)
     monkeypatch.setitem(sys.modules, "pyxtal.symmetry", None)
-    crystals.space_group.cache_clear()
+    random_crystals.space_group.cache_clear()
     with pytest.raises(MissingDependencyError, match=r"nanomlip\[sampling\]"):
-        crystals.space_group(225)
-    crystals.space_group.cache_clear()
+        random_crystals.space_group(225)
+    random_crystals.space_group.cache_clear()

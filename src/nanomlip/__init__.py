@@ -1,9 +1,8 @@
 """nanomlip: compact, fast, universal interatomic potentials distilled from foundation models."""
 
-__version__ = "0.1.0"
-
-from nanomlip.integrations.ase_calculator import NanoCalculator  # noqa: E402
-from nanomlip.models import (  # noqa: E402
+from nanomlip._version import __version__
+from nanomlip.integrations.ase_calculator import NanoCalculator
+from nanomlip.models import (
     available_presets,
     build_model,
     export_torchscript,

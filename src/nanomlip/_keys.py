@@ -6,6 +6,9 @@ a typo fails loudly at import time instead of silently at run time.
 
 Shapes use ``N`` for atoms in the batch, ``E`` for directed edges and ``B`` for
 structures (graphs) in the batch.
+
+The arrays of the labelled dataset store on disk, with their dtypes and units, are listed
+in :mod:`nanomlip.data.schema` in the same way.
 """
 
 from typing import Final

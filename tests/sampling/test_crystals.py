@@ -1,32 +1,17 @@
-import importlib
-import math
-
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.build import bulk
 from ase.data import chemical_symbols
 
-from nanomlip.sampling import base
-from nanomlip.sampling import crystals as crystals_module
-from nanomlip.sampling.base import (
-    INFO_CATEGORY,
-    INFO_FRAME,
-    INFO_GROUP,
-    FrameGenerator,
-    SamplerContext,
-    build_sampler,
-    parse_recipe,
-)
-from nanomlip.sampling.crystals import (
+from nanomlip.sampling import FrameGenerator, SamplerContext, build_sampler, parse_recipe
+from nanomlip.sampling.base import INFO_CATEGORY, INFO_FRAME, INFO_GROUP
+from nanomlip.sampling.geometry import (
     MIN_DISTANCE_RATIO,
     anchor_element,
     cell_quality,
-    is_charge_balanced,
-    load_prototypes,
     min_distance_ratio,
-    supercell_reps,
 )
+from nanomlip.sampling.prototypes import is_charge_balanced, load_prototypes
 
 SMALL = ["O", "Si", "Na", "Cl", "Fe"]
 ALL = list(chemical_symbols[1:95])  # H..Pu
@@ -40,16 +25,6 @@ CATEGORIES = {
     "surfaces": "surface",
 }
 DERIVED = [name for name in CATEGORIES if name != "random_crystals"]
-
-
-@pytest.fixture(autouse=True)
-def only_crystal_samplers(monkeypatch):
-    # Other sampler modules are written elsewhere; this file needs only the crystals.
-    monkeypatch.setattr(
-        base,
-        "_import_builtin_samplers",
-        lambda: importlib.import_module("nanomlip.sampling.crystals"),
-    )
 
 
 def make(name, elements, seed, index, options=None, **context):
@@ -91,27 +66,6 @@ def test_prototype_table_loads_and_is_cached():
     for prototype in prototypes:
         assert np.linalg.det(prototype.cell) > 0
         assert sum(prototype.counts) == prototype.n_sites
-
-
-def test_min_distance_ratio_matches_known_lattices():
-    copper = bulk("Cu", "fcc", a=3.6)
-    expected = 3.6 / math.sqrt(2) / (2 * crystals_module.covalent_radii[29])
-    assert min_distance_ratio(copper) == pytest.approx(expected)
-    assert min_distance_ratio(copper.repeat((2, 1, 3))) == pytest.approx(expected)
-    # A single atom in a very skewed cell: the shortest lattice vector is a - b.
-    skewed = Atoms("Cu", cell=[[10.0, 0, 0], [9.0, 1.0, 0], [0, 0, 10.0]], pbc=True)
-    assert min_distance_ratio(skewed) == pytest.approx(
-        math.sqrt(2.0) / (2 * crystals_module.covalent_radii[29])
-    )
-
-
-def test_supercell_reps_reaches_min_atoms_with_fewest_atoms():
-    cell = np.diag([2.0, 3.0, 4.0])
-    assert supercell_reps(cell, 1, 8, 64) == (2, 2, 2)
-    assert supercell_reps(cell, 3, 8, 64) == (3, 1, 1)  # 9 atoms, thinnest width widest
-    assert supercell_reps(cell, 10, 8, 64) == (1, 1, 1)
-    assert supercell_reps(cell, 70, 8, 64) is None
-    assert supercell_reps(cell, 5, 8, 9) is None
 
 
 def test_charge_balance():

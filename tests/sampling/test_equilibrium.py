@@ -5,7 +5,8 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from nanomlip.sampling.base import INFO_CATEGORY, INFO_GROUP, SamplerContext, build_sampler
+from nanomlip.sampling import SamplerContext, build_sampler
+from nanomlip.sampling.base import INFO_CATEGORY, INFO_GROUP
 from nanomlip.sampling.equilibrium import (
     ELEMENTAL_STRUCTURES,
     elemental_crystal,

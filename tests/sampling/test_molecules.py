@@ -1,21 +1,20 @@
-import importlib
-
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.calculators.lj import LennardJones
 from ase.data import chemical_symbols, covalent_radii
 
-import nanomlip.sampling.base as base
-from nanomlip.sampling import molecules
+from nanomlip.sampling import FrameGenerator, amorphous, contacts, liquids, molecules, parse_recipe
 from nanomlip.sampling.base import INFO_CATEGORY, INFO_GROUP, SamplerContext
+from nanomlip.sampling.geometry import MIN_COVALENT_FACTOR, MIN_DISTANCE
+from nanomlip.sampling.packing import AMU_PER_CUBIC_ANGSTROM
 
 ELEMENTS = ["H", "Li", "C", "N", "O", "F", "P", "S", "Si", "Cl"]
 BUILDERS = {
     "molecules": molecules.build_molecules,
-    "liquids": molecules.build_liquids,
-    "amorphous": molecules.build_amorphous,
-    "close_contacts": molecules.build_close_contacts,
+    "liquids": liquids.build_liquids,
+    "amorphous": amorphous.build_amorphous,
+    "close_contacts": contacts.build_close_contacts,
 }
 CATEGORIES = {
     "molecules": "molecule",
@@ -80,9 +79,9 @@ def test_frames_are_sane(name, max_atoms):
         assert isinstance(atoms.info[INFO_GROUP], str) and atoms.info[INFO_GROUP]
         assert atoms.calc is None
         if len(atoms) > 1:
-            assert min_distance(atoms) >= molecules.MIN_DISTANCE
+            assert min_distance(atoms) >= MIN_DISTANCE
             if name != "close_contacts":
-                assert min_ratio(atoms) >= molecules.MIN_COVALENT_FACTOR - 1e-9
+                assert min_ratio(atoms) >= MIN_COVALENT_FACTOR - 1e-9
         periodic = name in ("liquids", "amorphous")
         assert bool(atoms.pbc.all()) is periodic
         if periodic:
@@ -122,7 +121,7 @@ def test_liquid_box_density_and_group():
     context = SamplerContext(elements=ELEMENTS, max_atoms=64)
     atoms = make("liquids", 0, 5, context, solvents=["EC"], density_jitter=0.0)
     assert atoms.get_chemical_formula() == "C18H24O18"  # six EC molecules
-    density = atoms.get_masses().sum() / atoms.get_volume() / molecules.AMU_PER_CUBIC_ANGSTROM
+    density = atoms.get_masses().sum() / atoms.get_volume() / AMU_PER_CUBIC_ANGSTROM
     assert density == pytest.approx(molecules.SOLVENT_DENSITIES["EC"], rel=1e-3)
     assert atoms.info[INFO_GROUP] == "liquid:EC:5"
 
@@ -132,7 +131,7 @@ def test_liquid_random_insertion_fallback():
     first = make("liquids", 3, 0, context, use_packmol=False, mixture_fraction=1.0)
     assert "+" in first.info[INFO_GROUP]
     assert same(first, make("liquids", 3, 0, context, use_packmol=False, mixture_fraction=1.0))
-    assert min_ratio(first) >= molecules.MIN_COVALENT_FACTOR
+    assert min_ratio(first) >= MIN_COVALENT_FACTOR
 
 
 def test_liquid_md_moves_atoms_and_stays_finite():
@@ -146,13 +145,13 @@ def test_liquid_md_moves_atoms_and_stays_finite():
     assert moved.info["md_steps"] == 20
     assert np.all(np.isfinite(moved.positions))
     assert not np.allclose(moved.positions, packed.positions, atol=1e-3)
-    assert min_ratio(moved) >= molecules.MIN_COVALENT_FACTOR
+    assert min_ratio(moved) >= MIN_COVALENT_FACTOR
     assert same(moved, make("liquids", 11, 2, hot, rattle=0.0))
 
 
 def test_amorphous_covers_every_element():
     context = SamplerContext(elements=ELEMENTS, max_atoms=32)
-    sampler = molecules.build_amorphous(context, {})
+    sampler = amorphous.build_amorphous(context, {})
     seen = set()
     for index in range(30):
         atoms = sampler.make(np.random.default_rng(index), index)
@@ -168,34 +167,34 @@ def test_amorphous_covers_every_element():
 def test_amorphous_works_for_all_elements_with_md():
     elements = list(chemical_symbols[1:95])
     context = SamplerContext(elements=elements, max_atoms=24)
-    sampler = molecules.build_amorphous(context, {"rattle": 0.0})
+    sampler = amorphous.build_amorphous(context, {"rattle": 0.0})
     for index in range(len(elements)):
         atoms = sampler.make(np.random.default_rng(index), index)
         assert elements[index] in atoms.get_chemical_symbols()
         assert min_ratio(atoms) >= 0.7 - 1e-9
     hot = SamplerContext(elements=elements, max_atoms=24, md_calculator=cheap_lj)
-    atoms = molecules.build_amorphous(hot, {"steps": 5}).make(np.random.default_rng(0), 93)
+    atoms = amorphous.build_amorphous(hot, {"steps": 5}).make(np.random.default_rng(0), 93)
     assert atoms.info["md_steps"] == 5
     assert "Pu" in atoms.get_chemical_symbols()
-    assert min_ratio(atoms) >= molecules.MIN_COVALENT_FACTOR
+    assert min_ratio(atoms) >= MIN_COVALENT_FACTOR
 
 
 def test_close_contacts_are_repulsive():
     context = SamplerContext(elements=ELEMENTS, max_atoms=64)
-    sampler = molecules.build_close_contacts(context, {})
+    sampler = contacts.build_close_contacts(context, {})
     sizes = set()
     for index in range(40):
         atoms = sampler.make(np.random.default_rng(index), index)
         sizes.add(len(atoms))
         assert atoms.get_chemical_symbols()[0] == ELEMENTS[index % len(ELEMENTS)]
-        assert min_distance(atoms) >= molecules.MIN_DISTANCE
+        assert min_distance(atoms) >= MIN_DISTANCE
         assert min_ratio(atoms) < 1.0
         assert atoms.info[INFO_GROUP] == f"contact:{atoms.get_chemical_formula()}:{index}"
     assert sizes == {2, 3}
     dimers = SamplerContext(elements=["H"], max_atoms=2)
     for index in range(10):
         atoms = make("close_contacts", index, index, dimers)
-        assert len(atoms) == 2 and min_distance(atoms) >= molecules.MIN_DISTANCE
+        assert len(atoms) == 2 and min_distance(atoms) >= MIN_DISTANCE
 
 
 @pytest.mark.parametrize(
@@ -214,13 +213,8 @@ def test_bad_options_are_rejected(name, options):
         BUILDERS[name](SamplerContext(elements=ELEMENTS), options)
 
 
-def test_frame_generator_uses_registered_samplers(monkeypatch):
-    monkeypatch.setattr(
-        base,
-        "_import_builtin_samplers",
-        lambda: importlib.import_module("nanomlip.sampling.molecules"),
-    )
-    recipe = base.parse_recipe(
+def test_frame_generator_uses_registered_samplers():
+    recipe = parse_recipe(
         {
             "seed": 3,
             "samplers": [
@@ -232,7 +226,7 @@ def test_frame_generator_uses_registered_samplers(monkeypatch):
             "max_atoms": 32,
         }
     )
-    generator = base.FrameGenerator(recipe, ELEMENTS, md_calculator=cheap_lj)
+    generator = FrameGenerator(recipe, ELEMENTS, md_calculator=cheap_lj)
     frames = list(generator.frames())
     assert [f.info["sampler"] for f in frames] == [
         "molecules",

@@ -6,9 +6,10 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.db import connect
 
-from nanomlip.sampling.base import INFO_CATEGORY, INFO_GROUP, SamplerContext, build_sampler
+from nanomlip.sampling import SamplerContext, build_sampler
+from nanomlip.sampling.base import INFO_CATEGORY, INFO_GROUP
+from nanomlip.sampling.corpus import DEFAULT_PLAN
 from nanomlip.sampling.real_crystals import (
-    DEFAULT_PLAN,
     group_partners,
     periodic_group,
     relaxation_trajectory,

@@ -3,8 +3,7 @@ import pytest
 from ase.build import bulk, molecule
 from ase.io import write
 
-from nanomlip.sampling import SamplerContext, build_sampler
-from nanomlip.sampling.base import FrameGenerator, parse_recipe
+from nanomlip.sampling import FrameGenerator, SamplerContext, build_sampler, parse_recipe
 
 
 @pytest.fixture

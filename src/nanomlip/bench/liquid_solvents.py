@@ -98,13 +98,8 @@ def build_box(solvent: Solvent, molecules: int, seed: int = 0) -> Atoms:
     """
     import numpy as np
 
-    from nanomlip.sampling.molecules import (
-        box_length,
-        embed_smiles,
-        find_packmol,
-        pack_randomly,
-        pack_with_packmol,
-    )
+    from nanomlip.sampling.molecules import embed_smiles
+    from nanomlip.sampling.packing import box_length, find_packmol, pack_randomly, pack_with_packmol
 
     if molecules < 1:
         raise ValueError(f"a box needs at least one molecule, got {molecules}")

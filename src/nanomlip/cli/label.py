@@ -22,13 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--md-driver",
         default="teacher",
-        help="calculator for liquid/amorphous MD snapshots: teacher, none or nanomlip:MODEL",
+        help="calculator for MD snapshots, volume scans and relaxations: teacher, none or "
+        "any teacher spec (e.g. nanomlip:MODEL)",
     )
     parser.add_argument(
         "--fast-driver",
         default="none",
         help="cheap calculator for the MD snapshots of real crystals (corpus sampler): "
-        "none, teacher or nanomlip:MODEL",
+        "none, teacher or any teacher spec (e.g. nanomlip:MODEL)",
     )
     parser.add_argument("--max-force", type=float, default=100.0, help="reject above, eV/Å")
     parser.add_argument("--max-energy", type=float, default=50.0, help="reject |E|/atom above, eV")
@@ -56,8 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nanomlip._progress import format_rate
-    from nanomlip.distill.labeling import RejectionRules, run_labeling
-    from nanomlip.sampling.base import load_recipe
+    from nanomlip.labeling import RejectionRules, run_labeling
+    from nanomlip.sampling import load_recipe
 
     recipe = load_recipe(args.recipe)
     report = run_labeling(
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_hvp(args: argparse.Namespace) -> int:
     from nanomlip._progress import format_rate
-    from nanomlip.distill.hvp_labels import label_hessian_vector_products
+    from nanomlip.labeling import label_hessian_vector_products
 
     report = label_hessian_vector_products(
         args.data,

@@ -6,8 +6,8 @@ import argparse
 import shlex
 import sys
 
-from nanomlip import __version__
 from nanomlip._optional import MissingDependencyError
+from nanomlip._version import __version__
 from nanomlip.cli import bench, calc, data, distill, label, md, models, relax
 from nanomlip.cli import finetune as finetune_cli
 from nanomlip.cli import lammps as lammps_cli

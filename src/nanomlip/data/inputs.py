@@ -86,18 +86,18 @@ def _read(path: Path, index: int | slice) -> Atoms | list[Atoms]:
 def _index_error(path: Path, index: int | slice) -> StructureInputError:
     from ase.io import read
 
-    index = _index_text(index)
+    text = _index_text(index)
     try:
         count = len(read(path, index=":"))
     except Exception:  # noqa: BLE001 - the count only improves the message
-        return StructureInputError(f"index {index} lies past the end of {str(path)!r}")
+        return StructureInputError(f"index {text} lies past the end of {str(path)!r}")
     if count == 0:
         return StructureInputError(
             f"{str(path)!r} holds no structure ASE can read; the file is damaged or not in "
             "the format its name says"
         )
     return StructureInputError(
-        f"index {index} lies past the end of {str(path)!r}, which holds {count} frame(s) "
+        f"index {text} lies past the end of {str(path)!r}, which holds {count} frame(s) "
         f"(valid: 0..{count - 1} or -{count}..-1)"
     )
 
@@ -196,7 +196,7 @@ def output_format(path: str | Path) -> str:
         writable = ioformats[name].can_write
     except (UnknownFileTypeError, KeyError):
         name, writable = None, False
-    if not writable:
+    if not writable or name is None:
         raise StructureInputError(
             f"cannot tell a structure format ASE writes from the name {str(path)!r}; "
             f"end it in one of {_KNOWN_TYPES}"

@@ -19,6 +19,9 @@ Layout::
 
     DIR/manifest.json              teacher provenance, recipe, chunk size
     DIR/chunks/chunk-000000.npz    frames 0 .. chunk_size-1 (accepted + rejected records)
+
+The arrays of a chunk (names, dtypes, shapes, units) are listed once, in
+:mod:`nanomlip.data.schema`; the writer below follows that list.
 """
 
 from __future__ import annotations
@@ -37,12 +40,12 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.data import chemical_symbols
 
 from nanomlip._files import temporary_file
+from nanomlip.data.schema import CHUNK_ARRAYS, PER_ATOM, TEXT_FIELDS, ArraySpec
 
 DATASET_FORMAT = "nanomlip-dataset"
 DATASET_VERSION = 1
 MANIFEST = "manifest.json"
 CHUNK_DIR = "chunks"
-TEXT_FIELDS = ("category", "group", "sampler", "seed")
 
 
 class DatasetError(ValueError):
@@ -107,36 +110,25 @@ class ChunkWriter:
         self.rejected.append((frame_index, reason))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        frames = self.frames
+        """The chunk's arrays, as :data:`nanomlip.data.schema.CHUNK_ARRAYS` lists them."""
+        return {spec.name: self._array(spec) for spec in CHUNK_ARRAYS}
 
-        def stack(key: str, dtype: Any, empty_shape: tuple[int, ...]) -> np.ndarray:
-            if not frames:
-                return np.zeros(empty_shape, dtype=dtype)
-            return np.asarray([f[key] for f in frames], dtype=dtype)
-
-        def concat(key: str, dtype: Any, empty_shape: tuple[int, ...]) -> np.ndarray:
-            if not frames:
-                return np.zeros(empty_shape, dtype=dtype)
-            return np.concatenate([f[key] for f in frames]).astype(dtype)
-
-        out = {
-            "frame_index": stack("frame_index", np.int64, (0,)),
-            "num_atoms": np.asarray([len(f["numbers"]) for f in frames], dtype=np.int32),
-            "numbers": concat("numbers", np.uint8, (0,)),
-            "positions": concat("positions", np.float32, (0, 3)),  # 1e-6 Å: ample for labels
-            "forces": concat("forces", np.float32, (0, 3)),
-            "energies": concat("energies", np.float32, (0,)),
-            "cell": stack("cell", np.float64, (0, 3, 3)),
-            "pbc": stack("pbc", bool, (0, 3)),
-            "energy": stack("energy", np.float64, (0,)),
-            "stress": stack("stress", np.float64, (0, 6)),
-            "rejected_frame_index": np.asarray([r[0] for r in self.rejected], dtype=np.int64),
-            "rejected_reason": np.asarray([r[1] for r in self.rejected], dtype=str),
-            "labeling_seconds": np.asarray(self.labeling_seconds),
-        }
-        for key in TEXT_FIELDS:
-            out[key] = np.asarray([f[key] for f in frames], dtype=str)
-        return out
+    def _array(self, spec: ArraySpec) -> np.ndarray:
+        frames, dtype = self.frames, spec.numpy_dtype
+        if spec.name == "num_atoms":
+            return np.asarray([len(f["numbers"]) for f in frames], dtype=dtype)
+        if spec.per == "rejected":
+            column = 0 if spec.name == "rejected_frame_index" else 1
+            return np.asarray([r[column] for r in self.rejected], dtype=dtype)
+        if spec.per == "chunk":
+            return np.asarray(self.labeling_seconds)
+        if spec.dtype == "U":
+            return np.asarray([f[spec.name] for f in frames], dtype=str)
+        if not frames:
+            return spec.empty()
+        if spec.per == "atom":
+            return np.concatenate([f[spec.name] for f in frames]).astype(dtype)
+        return np.asarray([f[spec.name] for f in frames], dtype=dtype)
 
     def write(self, root: Path) -> Path:
         """Write ``chunks/chunk-XXXXXX.npz`` atomically (temporary file + rename)."""
@@ -149,12 +141,18 @@ def write_chunk(root: Path, chunk_id: int, arrays: dict[str, np.ndarray]) -> Pat
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_file(target.parent, prefix=".tmp-", suffix=".npz")
     try:
-        np.savez_compressed(tmp, **arrays)
+        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwds
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def remove_stale_temporaries(root: Path) -> None:
+    """Delete chunk files a killed worker left half-written (never renamed into place)."""
+    for tmp in (Path(root) / CHUNK_DIR).glob(".tmp-*"):
+        tmp.unlink(missing_ok=True)
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -244,9 +242,8 @@ class LabeledDataset:
     def _reorder(self, order: np.ndarray) -> None:
         offsets = np.concatenate([[0], np.cumsum(self.arrays["num_atoms"])])
         atom_index = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in order])
-        per_atom = {"numbers", "positions", "forces", "energies", "hvp", "hvp_vector"}
         for key, value in self.arrays.items():
-            self.arrays[key] = value[atom_index] if key in per_atom else value[order]
+            self.arrays[key] = value[atom_index] if key in PER_ATOM else value[order]
 
     def __len__(self) -> int:
         return len(self.arrays["energy"])
@@ -310,5 +307,5 @@ class LabeledDataset:
         from ase.io import write
 
         frames = list(self)
-        write(path, frames, format="extxyz")
+        write(Path(path), frames, format="extxyz")
         return len(frames)

@@ -93,7 +93,7 @@ class LammpsRequest:
 def load_model_reference(reference: str | None) -> Any:
     """What :class:`LammpsModel` loads for ``reference`` (``preset:NAME`` builds one)."""
     if reference and reference.startswith("preset:"):
-        from nanomlip import build_model
+        from nanomlip.models import build_model
 
         return build_model(reference.split(":", 1)[1])
     return reference

@@ -68,7 +68,7 @@ def warn_if_untrained(metadata: dict[str, Any], source: str) -> None:
 
 
 def _package_version() -> str:
-    from nanomlip import __version__
+    from nanomlip._version import __version__
 
     return __version__
 

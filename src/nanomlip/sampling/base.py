@@ -1,24 +1,19 @@
-"""Sampler protocol, registry, per-frame seeding and the recipe that combines samplers.
+"""The sampler protocol, the context every sampler gets, and the table samplers register in.
 
-Every frame is generated *independently* from its own seed, derived from the
-recipe seed, the sampler's position in the recipe and the frame's index within
-that sampler. Any range of frames can therefore be generated alone, in any
-order, in any process, and always gives the same structures: this is what makes
-labelling resumable after a crash and parallel without coordination.
+This module imports no sampler: each sampler module registers itself with
+:func:`register_sampler` when imported, and :mod:`nanomlip.sampling.registry` imports
+them all. Recipes and per-frame seeding live in :mod:`nanomlip.sampling.recipe`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
-from ase.data import atomic_numbers, chemical_symbols
 
 #: Keys every sampler writes into ``atoms.info`` (the labelled dataset keeps them).
 INFO_CATEGORY = "category"  # e.g. "bulk", "strained", "surface", "molecule", "liquid", ...
@@ -95,203 +90,15 @@ def register_sampler(name: str) -> Callable[[SamplerBuilder], SamplerBuilder]:
     return decorator
 
 
-def available_samplers() -> list[str]:
-    _import_builtin_samplers()
+def registered_builder(name: str) -> SamplerBuilder | None:
+    """The builder registered under ``name``, or ``None``.
+
+    Only the samplers whose modules were imported are registered;
+    :mod:`nanomlip.sampling.registry` imports every built-in one.
+    """
+    return _SAMPLERS.get(name)
+
+
+def registered_names() -> list[str]:
+    """Names of the samplers registered so far, sorted."""
     return sorted(_SAMPLERS)
-
-
-def build_sampler(name: str, context: SamplerContext, options: dict[str, Any]) -> Sampler:
-    """Instantiate a registered sampler; unknown names list the available ones."""
-    _import_builtin_samplers()
-    if name not in _SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; available samplers: {available_samplers()}")
-    return _SAMPLERS[name](context, dict(options))
-
-
-def _import_builtin_samplers() -> None:
-    # Importing the modules registers their samplers.
-    from nanomlip.sampling import crystals, equilibrium, molecules, real_crystals, seeds  # noqa: F401
-
-
-def check_options(name: str, options: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``options`` over ``defaults``, rejecting unknown keys with a clear error."""
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"sampler {name!r} got unknown options {unknown}; it accepts {sorted(defaults)}"
-        )
-    return {**defaults, **options}
-
-
-# ---------------------------------------------------------------------- recipe
-@dataclass
-class SamplerSpec:
-    """One sampler of a recipe: its registered name, frame count and options."""
-
-    name: str
-    count: int
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Recipe:
-    """A reproducible description of a structure set (usually read from YAML).
-
-    Attributes:
-        seed: Master seed.
-        samplers: The samplers, in order; global frame indices follow this order.
-        elements: Symbols to cover; ``None`` means every element the teacher knows.
-        max_atoms: Upper bound on atoms per frame.
-        min_atoms: Lower bound for periodic crystals.
-    """
-
-    seed: int
-    samplers: list[SamplerSpec]
-    elements: list[str] | None = None
-    max_atoms: int = 64
-    min_atoms: int = 8
-
-    @property
-    def num_frames(self) -> int:
-        return sum(spec.count for spec in self.samplers)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def parse_recipe(data: dict[str, Any]) -> Recipe:
-    """Validate a recipe dictionary (as loaded from YAML)."""
-    if not isinstance(data, dict):
-        raise ValueError("a recipe must be a mapping with keys 'seed' and 'samplers'")
-    known = {"seed", "samplers", "elements", "max_atoms", "min_atoms"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown recipe keys {unknown}; known keys are {sorted(known)}")
-    if "samplers" not in data or not data["samplers"]:
-        raise ValueError("the recipe lists no samplers")
-    specs = []
-    for position, entry in enumerate(data["samplers"]):
-        if not isinstance(entry, dict) or "name" not in entry or "count" not in entry:
-            raise ValueError(f"sampler entry {position} needs 'name' and 'count': {entry!r}")
-        extra = sorted(set(entry) - {"name", "count", "options"})
-        if extra:
-            raise ValueError(f"sampler entry {position} has unknown keys {extra}")
-        if int(entry["count"]) < 0:
-            raise ValueError(f"sampler entry {position} has a negative count")
-        specs.append(
-            SamplerSpec(entry["name"], int(entry["count"]), dict(entry.get("options") or {}))
-        )
-    elements = data.get("elements")
-    if elements is not None:
-        bad = [e for e in elements if e not in atomic_numbers]
-        if bad:
-            raise ValueError(f"unknown element symbols in recipe: {bad}")
-    return Recipe(
-        seed=int(data.get("seed", 0)),
-        samplers=specs,
-        elements=list(elements) if elements is not None else None,
-        max_atoms=int(data.get("max_atoms", 64)),
-        min_atoms=int(data.get("min_atoms", 8)),
-    )
-
-
-def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a YAML recipe file."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"recipe file {str(path)!r} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ValueError(f"recipe {str(path)!r} is not valid YAML: {error}") from error
-    return parse_recipe(data)
-
-
-# ---------------------------------------------------------------------- frames
-def frame_rng(
-    recipe_seed: int, sampler_position: int, frame_in_sampler: int
-) -> np.random.Generator:
-    """The random generator of one frame, independent of every other frame."""
-    return np.random.default_rng([recipe_seed, sampler_position, frame_in_sampler])
-
-
-def locate_frame(recipe: Recipe, frame_index: int) -> tuple[int, int]:
-    """Map a global frame index to ``(sampler position, index within that sampler)``."""
-    if not 0 <= frame_index < recipe.num_frames:
-        raise IndexError(f"frame {frame_index} is outside 0..{recipe.num_frames - 1}")
-    offset = 0
-    for position, spec in enumerate(recipe.samplers):
-        if frame_index < offset + spec.count:
-            return position, frame_index - offset
-        offset += spec.count
-    raise AssertionError("unreachable")
-
-
-class FrameGenerator:
-    """Generates any frame of a recipe on demand.
-
-    Args:
-        recipe: The recipe.
-        elements: Elements the teacher knows; the recipe's own list, if any, is
-            intersected with it.
-        md_calculator: Factory for the MD driver of liquid/amorphous samplers.
-        fast_calculator: Factory for the cheap MD driver of the ``corpus`` sampler.
-    """
-
-    def __init__(
-        self,
-        recipe: Recipe,
-        elements: Sequence[str],
-        md_calculator: CalculatorFactory | None = None,
-        fast_calculator: CalculatorFactory | None = None,
-    ) -> None:
-        chosen = (
-            list(elements)
-            if recipe.elements is None
-            else [e for e in recipe.elements if e in set(elements)]
-        )
-        if not chosen:
-            raise ValueError("no element of the recipe is known to the teacher")
-        chosen.sort(key=lambda symbol: atomic_numbers[symbol])
-        self.recipe = recipe
-        self.context = SamplerContext(
-            elements=chosen,
-            max_atoms=recipe.max_atoms,
-            min_atoms=recipe.min_atoms,
-            md_calculator=md_calculator,
-            fast_calculator=fast_calculator,
-        )
-        self.samplers = [
-            build_sampler(spec.name, self.context, spec.options) for spec in recipe.samplers
-        ]
-
-    def __len__(self) -> int:
-        return self.recipe.num_frames
-
-    def frame(self, frame_index: int) -> Atoms:
-        """Build the frame with this global index (deterministic)."""
-        position, local = locate_frame(self.recipe, frame_index)
-        spec = self.recipe.samplers[position]
-        atoms = self.samplers[position].make(frame_rng(self.recipe.seed, position, local), local)
-        atoms.info[INFO_SAMPLER] = spec.name
-        atoms.info[INFO_SEED] = f"{self.recipe.seed}/{position}/{local}"
-        atoms.info[INFO_FRAME] = frame_index
-        for key in (INFO_CATEGORY, INFO_GROUP):
-            if key not in atoms.info:
-                raise RuntimeError(f"sampler {spec.name!r} did not set info[{key!r}]")
-        return atoms
-
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Atoms]:
-        stop = len(self) if stop is None else min(stop, len(self))
-        for index in range(start, stop):
-            yield self.frame(index)
-
-
-def symbols_to_numbers(symbols: Sequence[str]) -> list[int]:
-    return [atomic_numbers[s] for s in symbols]
-
-
-def numbers_to_symbols(numbers: Sequence[int]) -> list[str]:
-    return [chemical_symbols[int(z)] for z in numbers]

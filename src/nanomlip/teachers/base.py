@@ -18,6 +18,9 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError
 from ase.data import chemical_symbols
 
+#: Every element H..Pu: teachers whose calculator decides what it can handle.
+ALL_ELEMENTS = chemical_symbols[1:95]
+
 
 class TeacherError(ValueError):
     """A teacher spec that cannot be resolved (bad syntax, unknown model or task)."""

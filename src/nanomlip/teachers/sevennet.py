@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ase.calculators.calculator import Calculator
 
@@ -128,7 +129,8 @@ class SevenNetTeacher(Teacher):
         rescale = getattr(model, "_modules", {}).get("rescale_atomic_energy")
         if rescale is None or not self._type_map:
             return None
-        modal = (self.calculator().sevennet_config.get("_modal_map") or {}).get(self.task)
+        calculator: Any = self.calculator()  # a SevenNetCalculator
+        modal = (calculator.sevennet_config.get("_modal_map") or {}).get(self.task)
 
         def per_element(values) -> dict[int, float]:
             table = values.detach().double().cpu().numpy()
@@ -146,3 +148,18 @@ class SevenNetTeacher(Teacher):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no tensor-product accelerator" on CPU
             return SevenNetCalculator(self.checkpoint_path, device=self.device, modal=self.task)
+
+
+def load(
+    spec: str, model: str, task: str | None, device: str = "cpu", **options: Any
+) -> SevenNetTeacher:
+    """The teacher of a parsed spec (:func:`nanomlip.teachers.load_teacher` calls this).
+
+    Args:
+        spec: The canonical spec string.
+        model: The part after ``family:`` (and before ``@task``).
+        task: Modal of a multi-task model, or ``None``.
+        device: Torch device.
+        options: Unused (other families take options).
+    """
+    return SevenNetTeacher(spec, model, task, device=device)

@@ -11,15 +11,32 @@ Spec                                      Teacher
 ``ase:ase.calculators.emt:EMT``           any ASE calculator class
 ``nanomlip:/path/student.safetensors``    a nanomlip student
 ========================================  =====================================
+
+The MD drivers of a labelling run (``md_driver``, ``fast_driver``) are ``none``,
+``teacher`` or one of these specs, resolved the same way (:func:`calculator_factory`).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+from collections.abc import Callable
 from typing import Any
+
+from ase.calculators.calculator import Calculator
 
 from nanomlip.teachers.base import Teacher, TeacherError
 
-FAMILIES = ("sevennet", "chgnet", "mace", "ase", "nanomlip")
+#: Teacher family -> module whose ``load(spec, model, task, device, **options)`` builds it.
+#: Modules are imported only when their family is asked for (their packages are heavy).
+FAMILY_MODULES: dict[str, str] = {
+    "sevennet": "nanomlip.teachers.sevennet",
+    "chgnet": "nanomlip.teachers.chgnet",
+    "mace": "nanomlip.teachers.mace",
+    "ase": "nanomlip.teachers.ase_calculators",
+    "nanomlip": "nanomlip.teachers.student",
+}
+FAMILIES = tuple(FAMILY_MODULES)
 
 
 def split_spec(spec: str) -> tuple[str, str, str | None]:
@@ -57,22 +74,49 @@ def load_teacher(spec: str, device: str = "cpu", **options: Any) -> Teacher:
             what is available.
     """
     family, model, task = split_spec(spec)
-    if family == "sevennet":
-        from nanomlip.teachers.sevennet import SevenNetTeacher
+    module = importlib.import_module(FAMILY_MODULES[family])
+    return module.load(spec, model, task, device=device, **options)
 
-        return SevenNetTeacher(spec, model, task, device=device)
-    if family == "chgnet":
-        from nanomlip.teachers.others import CHGNetTeacher
 
-        return CHGNetTeacher(spec, model, device=device)
-    if family == "mace":
-        from nanomlip.teachers.others import MACETeacher
+#: Driver names that are not teacher specs: no driver, or the labelling run's own teacher.
+DRIVER_KEYWORDS = ("none", "teacher")
 
-        return MACETeacher(spec, model, device=device)
-    if family == "ase":
-        from nanomlip.teachers.others import ASETeacher
 
-        return ASETeacher(spec, model, options.get("calculator_options"), options.get("elements"))
-    from nanomlip.teachers.others import NanoTeacher
+def calculator_factory(
+    driver: str, teacher: Teacher, option: str = "driver", device: str = "cpu"
+) -> Callable[[], Calculator] | None:
+    """Resolve an MD driver of a labelling run (``md_driver``, ``fast_driver``).
 
-    return NanoTeacher(spec, model, device=device)
+    A driver is ``none`` (no MD), ``teacher`` (the run's teacher) or any teacher spec
+    (``nanomlip:nano-5.0``, ``sevennet:7net-0``, ...), loaded as :func:`load_teacher`
+    loads teachers. Only the syntax is checked here; the model is loaded where the
+    factory is first called (in the worker that makes the frames).
+
+    Args:
+        driver: The driver name.
+        teacher: The labelling run's teacher.
+        option: The command-line option named in error messages.
+        device: Torch device of a driver loaded from a spec.
+
+    Returns:
+        A factory of the driver's ASE calculator, or ``None`` for ``none``.
+
+    Raises:
+        TeacherError: ``driver`` is neither a keyword nor a valid teacher spec.
+    """
+    if driver == "none":
+        return None
+    if driver == "teacher":
+        return teacher.calculator
+    try:
+        split_spec(driver)
+    except TeacherError as error:
+        raise TeacherError(
+            f"unknown {option} {driver!r}; use teacher, none or a teacher spec such as "
+            f"nanomlip:MODEL ({error})"
+        ) from error
+    return functools.partial(_spec_calculator, driver, device)
+
+
+def _spec_calculator(spec: str, device: str) -> Calculator:
+    return load_teacher(spec, device=device).calculator()

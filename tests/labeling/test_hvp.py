@@ -7,11 +7,18 @@ from ase.calculators.singlepoint import SinglePointCalculator
 import nanomlip
 from nanomlip.cli.main import main
 from nanomlip.data.graph import collate
-from nanomlip.data.store import DatasetError, LabeledDataset
+from nanomlip.data.schema import chunk_problems
+from nanomlip.data.store import (
+    DatasetError,
+    LabeledDataset,
+    chunk_path,
+    existing_chunks,
+    load_chunk,
+)
 from nanomlip.distill import data as D
-from nanomlip.distill.hvp_labels import label_hessian_vector_products
 from nanomlip.distill.losses import student_hvp
 from nanomlip.integrations.ase_calculator import NanoCalculator
+from nanomlip.labeling import label_hessian_vector_products
 from nanomlip.models import load_checkpoint, save_checkpoint
 from nanomlip.reports.datasheet import write_datasheet
 
@@ -42,6 +49,8 @@ def test_teacher_hvps_match_the_students_central_difference(teacher_dataset, tmp
     plain = LabeledDataset(source)
     assert len(data) == len(plain) and report.chunks == 3
     assert np.array_equal(data.arrays["positions"], plain.arrays["positions"])
+    for chunk in existing_chunks(tmp_path / "hvp"):
+        assert chunk_problems(load_chunk(chunk_path(tmp_path / "hvp", chunk))) == []
     has = [
         bool(np.isfinite(data.arrays["hvp"][a:b]).all())
         for a, b in zip(data.atom_offsets[:-1], data.atom_offsets[1:])

@@ -10,7 +10,7 @@ the cost of two more teacher force calls per frame, whatever the teacher:
 random ``fraction`` of its frames, a Gaussian direction ``hvp_vector`` (N, 3) (unit
 variance per component, so each atom moves by about ``h`` Å) and the teacher's ``hvp``
 (N, 3), eV/Å²; the other frames carry NaN, which the trainer masks. The student's term
-(:func:`~nanomlip.distill.losses.student_hvp`) uses the same central difference, so
+(``student_hvp`` in the trainer's losses) uses the same central difference, so
 with the trainer's ``hvp_step`` equal to ``h`` both sides approximate :math:`Hv`
 identically. Chunks are written atomically: the job can be killed and rerun.
 """
@@ -36,14 +36,12 @@ from nanomlip.data.store import (
     frame_structure,
     load_chunk,
     read_manifest,
+    remove_stale_temporaries,
     write_chunk,
     write_manifest,
 )
-from nanomlip.distill.labeling import progress_bar, remove_stale_temporaries, run_chunk_jobs
-from nanomlip.teachers.base import Teacher
-from nanomlip.teachers.spec import load_teacher
-
-_TEACHERS: dict[str, Teacher] = {}
+from nanomlip.labeling.executor import progress_bar, run_chunk_jobs
+from nanomlip.labeling.workers import cached_teacher
 
 
 @dataclass
@@ -147,7 +145,7 @@ def hvp_chunk(source: str, out: str, chunk_id: int) -> int:
     """
     manifest = read_manifest(Path(out))
     job = manifest["hvp"]
-    teacher = _teacher(manifest["teacher"]["spec"])
+    teacher = cached_teacher(manifest["teacher"]["spec"])
     arrays = load_chunk(chunk_path(Path(source), chunk_id))
     offsets = np.concatenate([[0], np.cumsum(arrays["num_atoms"])])
     vectors = np.full(arrays["forces"].shape, np.nan, dtype=np.float32)
@@ -174,9 +172,3 @@ def hvp_chunk(source: str, out: str, chunk_id: int) -> int:
 def _frame_seed(seed: int, frame_index: int) -> int:
     digest = hashlib.sha256(f"hvp:{seed}:{frame_index}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
-
-
-def _teacher(spec: str) -> Teacher:
-    if spec not in _TEACHERS:
-        _TEACHERS[spec] = load_teacher(spec)
-    return _TEACHERS[spec]

@@ -12,7 +12,7 @@ import yaml
 import nanomlip
 from nanomlip.cli.main import main
 from nanomlip.data.store import DatasetError, LabeledDataset, existing_chunks
-from nanomlip.distill.labeling import RejectionRules, rejection_reason, run_labeling
+from nanomlip.labeling import RejectionRules, rejection_reason, run_labeling
 from nanomlip.models import save_checkpoint
 from nanomlip.sampling import parse_recipe
 from nanomlip.teachers import Label
@@ -255,3 +255,19 @@ def test_seed_structures_are_labelled(tmp_path, teacher_spec):
     data = LabeledDataset(tmp_path / "d")
     assert report.frames == 3 and len(data) == 3
     assert set(data.arrays["category"]) == {"seed"}
+
+
+def test_md_drivers_are_teacher_specs(tmp_path, teacher_spec):
+    from nanomlip.teachers import TeacherError, calculator_factory, load_teacher
+
+    teacher = load_teacher(teacher_spec)
+    assert calculator_factory("none", teacher) is None
+    assert calculator_factory("teacher", teacher)() is teacher.calculator()
+    emt = calculator_factory("ase:ase.calculators.emt:EMT", teacher)
+    assert type(emt()).__name__ == "EMT"
+    with pytest.raises(TeacherError, match="unknown --md-driver 'lava'"):
+        calculator_factory("lava", teacher, "--md-driver")
+    recipe = parse_recipe(RECIPE)
+    with pytest.raises(TeacherError, match="unknown --fast-driver"):
+        run_labeling(tmp_path, teacher_spec, recipe, fast_driver="bogus:x", progress=False)
+    assert not (tmp_path / "manifest.json").exists()

@@ -1,0 +1,116 @@
+"""The worker side of labelling: what each process loads once, and the job that labels a chunk.
+
+A worker process needs only the dataset folder and a chunk id: it reads the manifest,
+loads the teacher and builds the frame generator once (:func:`worker_state`), then
+generates, labels, checks and writes the chunk (:func:`label_chunk`). The MD drivers
+named in the manifest (``md_driver``, ``fast_driver``) are resolved by the same teacher
+specs as the teacher itself (:func:`nanomlip.teachers.calculator_factory`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+
+from nanomlip._optional import MissingDependencyError
+from nanomlip.data.store import ChunkWriter
+from nanomlip.labeling.rejection import RejectionRules, rejection_reason
+from nanomlip.sampling import FrameGenerator, parse_recipe
+from nanomlip.teachers import Label, Teacher, calculator_factory, load_teacher
+
+_TEACHERS: dict[str, Teacher] = {}
+_STATES: dict[str, tuple[Teacher, FrameGenerator, dict[str, Any]]] = {}
+
+
+def cached_teacher(spec: str) -> Teacher:
+    """The teacher of ``spec``, loaded once per process."""
+    if spec not in _TEACHERS:
+        _TEACHERS[spec] = load_teacher(spec)
+    return _TEACHERS[spec]
+
+
+def frame_generator(manifest: dict[str, Any], teacher: Teacher) -> FrameGenerator:
+    """The frame generator of a dataset manifest, with its MD drivers resolved.
+
+    Datasets made before ``fast_driver`` existed have no such key: it means ``none``.
+    """
+    return FrameGenerator(
+        parse_recipe(manifest["recipe"]),
+        teacher.elements,
+        md_calculator=calculator_factory(manifest["md_driver"], teacher, "--md-driver"),
+        fast_calculator=calculator_factory(
+            manifest.get("fast_driver", "none"), teacher, "--fast-driver"
+        ),
+    )
+
+
+def worker_state(out: str) -> tuple[Teacher, FrameGenerator, dict[str, Any]]:
+    """Teacher, frame generator and manifest of a dataset, loaded once per process."""
+    if out not in _STATES:
+        manifest = json.loads((Path(out) / "manifest.json").read_text())
+        teacher = cached_teacher(manifest["teacher"]["spec"])
+        _STATES[out] = (teacher, frame_generator(manifest, teacher), manifest)
+    return _STATES[out]
+
+
+def label_chunk(out: str, chunk_id: int, batch_size: int = 8) -> dict[str, Any]:
+    """Generate, label, check and write one chunk. Safe to run twice (same result).
+
+    Returns:
+        ``{"chunk": id, "frames": accepted, "atoms": atoms, "rejected": {reason: n},
+        "seconds": wall time}``.
+    """
+    start_time = time.perf_counter()
+    teacher, generator, manifest = worker_state(out)
+    rules = RejectionRules(**manifest["rejection_rules"])
+    chunk_size = manifest["chunk_size"]
+    first, last = chunk_id * chunk_size, min((chunk_id + 1) * chunk_size, len(generator))
+    writer = ChunkWriter(chunk_id)
+    batch: list[tuple[int, Atoms]] = []
+    for frame_index in range(first, last):
+        try:
+            batch.append((frame_index, generator.frame(frame_index)))
+        except MissingDependencyError:
+            raise  # an uninstalled extra is the user's to fix, not a rejected frame
+        except Exception as error:  # noqa: BLE001 - any sampler failure is recorded, not fatal
+            writer.reject(frame_index, f"sampler error: {type(error).__name__}: {error}")
+        if len(batch) == batch_size or (frame_index == last - 1 and batch):
+            _label_batch(teacher, batch, writer, rules)
+            batch = []
+    writer.labeling_seconds = time.perf_counter() - start_time
+    writer.write(Path(out))
+    return {
+        "chunk": chunk_id,
+        "frames": len(writer.frames),
+        "atoms": int(sum(len(f["numbers"]) for f in writer.frames)),
+        "rejected": dict(Counter(reason.split(":")[0] for _, reason in writer.rejected)),
+        "seconds": writer.labeling_seconds,
+    }
+
+
+def _label_batch(
+    teacher: Teacher, batch: list[tuple[int, Atoms]], writer: ChunkWriter, rules: RejectionRules
+) -> None:
+    try:
+        labels: list[Label | None] = list(teacher.label([atoms for _, atoms in batch]))
+    except Exception:  # noqa: BLE001 - fall back to one by one to isolate the bad frame
+        labels = []
+        for frame_index, atoms in batch:
+            try:
+                labels.append(teacher.label_one(atoms))
+            except Exception as error:  # noqa: BLE001
+                labels.append(None)
+                writer.reject(frame_index, f"teacher error: {type(error).__name__}: {error}")
+    for (frame_index, atoms), label in zip(batch, labels, strict=True):
+        if label is None:
+            continue
+        reason = rejection_reason(label, atoms, rules)
+        if reason:
+            writer.reject(frame_index, reason)
+        else:
+            writer.add(atoms, frame_index, label.energy, label.forces, label.stress, label.energies)
