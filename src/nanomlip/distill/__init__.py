@@ -1,1 +1,3 @@
-"""Distillation: labelling structures with a teacher (training lands here next)."""
+"""Training a student on labelled frames: configuration, data set-up, schedule, run folder and
+the loop (``trainer``); evaluation against the labels, fine-tuning on user data and
+specialisation by active selection. Labelling itself is the ``labeling`` stage."""
