@@ -13,6 +13,8 @@ from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.finetune import INIT_MODEL, FinetuneOptions, finetune
 from nanomlip.models.checkpoint import load_checkpoint
 
+EMT_SPEC = "ase:ase.calculators.emt:EMT"
+
 
 def _config(**values) -> TrainConfig:
     settings = {"max_epochs": 8, "lr": 3e-3, "batch_size": 4, "warmup_steps": 5}
@@ -48,6 +50,23 @@ def test_finetune_lowers_the_error_on_the_new_data(universal, tmp_path, emt_fram
     assert held["after"]["forces_mae_meV_per_A"] < 0.8 * held["before"]["forces_mae_meV_per_A"]
     assert (tmp_path / "run" / "model.safetensors").is_file()
     assert (tmp_path / "run" / "finetune_report.md").read_text().count("|") > 10
+    metadata = load_checkpoint(tmp_path / "run" / "model.safetensors").metadata
+    # a later fine-tune of this model replays the distillation data, not the user's folder
+    assert metadata["dataset"] == "distill"
+    assert metadata["notes"].startswith(f"fine-tuned from {universal[0]} on dft.extxyz with ")
+
+
+def test_a_model_tuned_on_a_distillation_dataset_replays_that_dataset_next(
+    universal, tmp_path, emt_frames
+):
+    from nanomlip.distill.data import write_labelled_frames
+
+    frames = emt_frames("Cu", 10, seed=9, rattle=0.2)
+    data = write_labelled_frames(tmp_path / "distill-real", frames, {"spec": EMT_SPEC})
+    finetune(data, tmp_path / "run", _options(universal), _config(max_steps=2))
+    metadata = load_checkpoint(tmp_path / "run" / "model.safetensors").metadata
+    assert metadata["dataset"] == "distill-real"
+    assert "replayed from distill" in metadata["notes"]
 
 
 def test_replay_limits_forgetting(universal, tmp_path, emt_frames):

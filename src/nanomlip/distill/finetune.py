@@ -232,6 +232,7 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
     count = round(options.replay / (1 - options.replay) * len(train)) if options.replay else 0
     replay: list[Atoms] = []
     forget: list[Atoms] = []
+    root: Path | None = None
     if count or options.forget_frames:
         try:
             root = replay_root(model, options)
@@ -263,6 +264,8 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
         "n_heldout": len(held),
         "n_replay": len(replay),
         "n_forget": len(forget),
+        "replay_dataset": root.name if root is not None else None,
+        "model_dataset": (model.metadata or {}).get("dataset"),
         "options": asdict(options),
     }
     write_json(out / PREPARED, prepared)
@@ -283,6 +286,24 @@ def _predictor(model: NanoModel):
 
 
 # ------------------------------------------------------------------ training and report
+def finetuned_provenance(prepared: dict[str, Any]) -> tuple[str | None, str]:
+    """``(dataset, notes)`` of a fine-tuned model's metadata.
+
+    The recorded dataset is the one a later fine-tune of this model replays: the data
+    itself when it is a nanomlip distillation dataset of the model's teacher (its frames
+    are in ``datasets/``), otherwise the starting model's distillation data.
+    """
+    data = Path(prepared["data"])
+    own = (data / MANIFEST).is_file() and prepared["source"].get("spec") == prepared[
+        "model_teacher"
+    ]
+    replayed = prepared.get("replay_dataset")
+    notes = f"fine-tuned from {prepared['model']} on {data.name}" + (
+        f" with {prepared['n_replay']} frames replayed from {replayed}" if replayed else ""
+    )
+    return (data.name if own else replayed or prepared.get("model_dataset")), notes
+
+
 def finetune_config(config: TrainConfig, out: Path) -> TrainConfig:
     """The trainer configuration: ``config`` starting from ``init.safetensors``.
 
@@ -318,7 +339,8 @@ def finetune(
     prepared = prepare(data, out, options)
     trainer = make_trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
     result = trainer.fit()
-    trainer.export(out / MODEL)
+    dataset, notes = finetuned_provenance(prepared)
+    trainer.export(out / MODEL, dataset=dataset, notes=notes)
     report = before_after_report(out, prepared)
     report["training"] = {
         "stopped_by": result.stopped_by,

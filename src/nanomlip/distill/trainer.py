@@ -321,18 +321,29 @@ class Trainer:
         if self.state.history and (plot or due):
             self._last_plot = time.monotonic()
 
-    def export(self, path: str | os.PathLike) -> Path:
-        """Save the EMA model as a nanomlip checkpoint with distillation provenance."""
+    def export(
+        self, path: str | os.PathLike, dataset: str | None = None, notes: str | None = None
+    ) -> Path:
+        """Save the EMA model as a nanomlip checkpoint with distillation provenance.
+
+        Args:
+            path: Checkpoint file to write.
+            dataset: Name recorded as the model's distillation dataset (the one its later
+                fine-tunes replay); default: the training data's folder name.
+            notes: Free text kept in the metadata (e.g. what a fine-tune started from).
+        """
         teacher = self.data.dataset.manifest.get("teacher", {})
         ema = copy.deepcopy(self.ema).cpu()
         ema.metadata = {"preset": self.config.preset, "seed": self.config.seed}
+        if notes:
+            ema.metadata["notes"] = notes
         return save_checkpoint(
             ema,
             path,
             teacher=teacher.get("spec"),
             teacher_version=teacher.get("version"),
             task=teacher.get("task"),
-            dataset=self.data.name,
+            dataset=dataset or self.data.name,
             dataset_sha256=self.data.sha256,
             training=self.summary(),
         )
