@@ -26,6 +26,7 @@ SOURCE = Path(nanomlip.__file__).parent
 STAGE_RANKS: dict[str, int] = {
     # contracts and helpers that every stage may use
     "_keys": 0,
+    "_defaults": 0,
     "_version": 0,
     "_optional": 0,
     "_files": 0,

@@ -115,3 +115,26 @@ def test_cli_eval_defaults_to_the_validation_split(case, capsys):
     code = main(["eval", "--model", str(path), "--data", str(data), "--split", "all",
                  "--val-fraction", "0.3"])  # fmt: skip
     assert code == 2 and "would be ignored" in capsys.readouterr().err
+
+
+def test_split_of_takes_the_validation_frames_of_another_run(case, tmp_path):
+    path, data = case
+    parent = build_model("nano-xs", seed=2, num_scalar_channels=8, num_tensor_channels=4)
+    parent_path = save_checkpoint(
+        parent,
+        tmp_path / "parent.safetensors",
+        training={"config": {"val_fraction": 0.4, "seed": 3}},
+    )
+    # the evaluated model records no split of its own (a fine-tune: val_fraction 0)
+    tuned = save_checkpoint(
+        build_model("nano-xs", seed=1, num_scalar_channels=8, num_tensor_channels=4),
+        tmp_path / "tuned.safetensors",
+        training={"config": {"val_fraction": 0.0}},
+    )
+    with pytest.raises(ValueError, match="validation split is empty"):
+        evaluate(tuned, data, split="val")
+    mine = evaluate(tuned, data, split="val", split_of=parent_path)
+    theirs = evaluate(parent_path, data, split="val")
+    np.testing.assert_array_equal(
+        np.sort(mine.predictions.frame_id), np.sort(theirs.predictions.frame_id)
+    )

@@ -48,6 +48,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help="evaluate a fixed random sample of at most this many frames of the split",
     )
+    evaluate.add_argument(
+        "--split-of",
+        metavar="MODEL",
+        help="--split val: the validation frames of this model's training run instead of "
+        "--model's (e.g. a fine-tune on its parent's held-out frames)",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(handler=run_eval)
 
@@ -96,6 +102,7 @@ def run_eval(args: argparse.Namespace) -> int:
         val_fraction=args.val_fraction,
         seed=args.seed,
         max_frames=args.max_frames,
+        split_of=args.split_of,
     )
     evaluation.info["command"] = args.command_line
     if args.json:

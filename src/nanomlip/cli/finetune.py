@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nanomlip._defaults import DEFAULT_MODEL
 from nanomlip.cli.options import add_training_options, training_config_from_args
 
 
@@ -24,7 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="extxyz/xyz/ASE db/traj file, a folder of them, or a nanomlip dataset",
     )
     parser.add_argument("--out", required=True, type=Path, help="run folder")
-    parser.add_argument("--model", default="nano-5.0", help="starting model (default nano-5.0)")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"starting model (default {DEFAULT_MODEL})"
+    )
     parser.add_argument(
         "--replay",
         type=float,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nanomlip._defaults import DEFAULT_MODEL
+
 
 def _floats(text: str) -> list[float]:
     try:
@@ -30,7 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--teacher", required=True, help="teacher spec, e.g. sevennet:7net-mf-0@PBE"
     )
     parser.add_argument("--out", required=True, type=Path, help="run folder")
-    parser.add_argument("--model", default="nano-5.0", help="base student (default nano-5.0)")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"base student (default {DEFAULT_MODEL})"
+    )
     parser.add_argument("--supercell", help="repeat each structure: N or NxMxK")
     md = parser.add_argument_group("MD sampling")
     md.add_argument("--temperatures", type=_floats, default=[300.0, 600.0], help="K, e.g. 300,900")

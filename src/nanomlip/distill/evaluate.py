@@ -92,6 +92,14 @@ def split_indices(
     return val
 
 
+def split_source_metadata(model: Any) -> dict[str, Any]:
+    """Metadata of the model whose training run defines the validation split."""
+    from nanomlip.models.registry import load_model
+
+    metadata = load_model(model).metadata if isinstance(model, str | os.PathLike) else model
+    return dict(metadata or {})
+
+
 #: Seed of the frame sample drawn by ``evaluate(max_frames=...)``.
 SAMPLE_SEED = 0
 
@@ -116,6 +124,7 @@ def evaluate(
     val_fraction: float | None = None,
     seed: int | None = None,
     max_frames: int | None = None,
+    split_of: Any = None,
 ) -> Evaluation:
     """Errors of ``model`` against the teacher labels of dataset ``data``.
 
@@ -130,6 +139,8 @@ def evaluate(
         seed: Override of the split seed for ``split="val"``.
         max_frames: Evaluate a random sample of at most this many frames of the split
             (drawn with :data:`SAMPLE_SEED`, so the same sample every time).
+        split_of: Take ``split="val"`` from this model's training run instead (e.g. a
+            fine-tuned model on the validation frames of the model it started from).
 
     Raises:
         FileNotFoundError: The dataset or model file does not exist.
@@ -139,7 +150,8 @@ def evaluate(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     calculator = NanoCalculator(model=model, device=device, dtype=dtype)
     dataset = LabeledDataset(data)
-    indices = split_indices(dataset, split, calculator.metadata, val_fraction, seed)
+    split_metadata = calculator.metadata if split_of is None else split_source_metadata(split_of)
+    indices = split_indices(dataset, split, split_metadata, val_fraction, seed)
     split_frames = len(indices)
     indices = sample_frames(indices, max_frames)
     offsets = dataset.atom_offsets

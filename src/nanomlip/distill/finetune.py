@@ -52,7 +52,7 @@ from nanomlip.distill.trainer import MODEL, make_trainer
 from nanomlip.distill.user_data import check_consistent_units, read_labelled_frames
 from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
 from nanomlip.models.nano import NanoModel
-from nanomlip.models.registry import load_model
+from nanomlip.models.registry import DEFAULT_MODEL, load_model
 from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE, ErrorMetrics
 
 INIT_MODEL = "init.safetensors"
@@ -83,7 +83,7 @@ class FinetuneOptions:
         check_units: Reject frames whose labels are out of scale with the others.
     """
 
-    model: str = "nano-5.0"
+    model: str = DEFAULT_MODEL
     replay: float = 0.5
     replay_data: str | None = None
     refit_references: bool | None = None

@@ -46,7 +46,7 @@ from nanomlip.distill.active_labels import frame_errors, label_frames, pooled_fo
 from nanomlip.distill.config import TrainConfig
 from nanomlip.distill.finetune import FinetuneOptions, finetune, replay_root
 from nanomlip.distill.run_folder import Phase, read_frames, write_frames, write_json
-from nanomlip.models.registry import load_model
+from nanomlip.models.registry import DEFAULT_MODEL, load_model
 from nanomlip.schema import FORCES_MAE
 
 #: Options that may change when a run is resumed (they only decide when it stops).
@@ -89,7 +89,7 @@ class SpecializeOptions:
     """
 
     teacher: str
-    model: str = "nano-5.0"
+    model: str = DEFAULT_MODEL
     temperatures_K: list[float] = field(default_factory=lambda: [300.0, 600.0])
     strains: list[float] = field(default_factory=lambda: [0.0])
     pressures_GPa: list[float] = field(default_factory=list)

@@ -24,13 +24,12 @@ from nanomlip.models.checkpoint import (
     model_metadata,
 )
 from nanomlip.models.nano import NanoModel
-from nanomlip.models.registry import load_model, registered_models
+from nanomlip.models.registry import DEFAULT_MODEL, load_model, registered_models
 
 if TYPE_CHECKING:
     from nanomlip.md.dispersion import D3Dispersion
 
-#: Registered name of the model that ``NanoCalculator()`` loads with no arguments.
-DEFAULT_MODEL = "nano-5.0"
+__all__ = ["DEFAULT_MODEL", "NanoCalculator"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

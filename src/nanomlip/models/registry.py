@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from nanomlip._defaults import DEFAULT_MODEL as DEFAULT_MODEL
 from nanomlip.models.checkpoint import load_checkpoint
 from nanomlip.models.config import ModelConfig, available_presets, preset_config
 from nanomlip.models.nano import NanoModel
