@@ -171,3 +171,20 @@ def test_a_nanomlip_dataset_with_relaxed_frames_passes_the_unit_check(
     data = write_labelled_frames(tmp_path / "ds", frames, {"spec": "x", "version": "1"})
     prepared = prepare(data, tmp_path / "run", _options(universal))
     assert prepared  # the same frames as an extxyz file would be taken for mixed units
+
+
+def test_relabelled_frames_keep_their_per_atom_energies_shifted_atom_by_atom(emt_frames):
+    from nanomlip.distill.finetune import relabelled
+
+    frames = emt_frames("Cu", 2, seed=4)
+    for atoms in frames:
+        results = dict(atoms.calc.results)
+        results["energies"] = np.full(len(atoms), results["energy"] / len(atoms))
+        atoms.calc = SinglePointCalculator(atoms, **results)
+    out = relabelled(frames, {29: 0.25}, "replay")
+    for old, new in zip(frames, out):
+        shifted = old.calc.results["energies"] + 0.25
+        np.testing.assert_allclose(new.calc.results["energies"], shifted)
+        assert new.calc.results["energy"] == pytest.approx(
+            old.calc.results["energy"] + 0.25 * len(old)
+        )

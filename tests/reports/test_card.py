@@ -159,3 +159,22 @@ def test_card_with_a_missing_input_fails_cleanly(tmp_path, capsys):
     assert code == 2
     assert "nope.json" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_eos_ratio_is_against_the_teacher_not_another_student():
+    from nanomlip.reports.card import eos_section
+
+    def row(model, mare):
+        return {"model": model, "num_ok": 5, "num_failed": 0, "num_common": 5,
+                "mare_v0": mare, "mare_b0": 10.0, "median_delta": 1.0}  # fmt: skip
+
+    eos = {
+        "models": [
+            {"label": "mine", "kind": "student"},
+            {"label": "other", "kind": "student"},
+            {"label": "7net", "kind": "teacher"},
+        ],
+        "summary": [row("mine", 1.6), row("other", 1.8), row("7net", 0.8)],
+        "results": [],
+    }
+    assert "ratio on the common set: 2.00x" in eos_section(eos, "mine")

@@ -198,7 +198,9 @@ def relabelled(frames: Sequence[Atoms], shift: dict[int, float], category: str) 
         offset = float(sum(shift.get(int(z), 0.0) for z in atoms.numbers))
         results["energy"] = results["energy"] + offset
         results["free_energy"] = results["energy"]
-        results.pop("energies", None)
+        if "energies" in results:  # per-atom teacher energies take the same shift, atom by atom
+            per_atom = np.asarray([shift.get(int(z), 0.0) for z in atoms.numbers])
+            results["energies"] = np.asarray(results["energies"]) + per_atom
         copy_.calc = SinglePointCalculator(copy_, **results)
         copy_.info["category"] = category
         group = str(atoms.info.get("group", ""))
@@ -304,6 +306,11 @@ def finetuned_provenance(prepared: dict[str, Any]) -> tuple[str | None, str]:
     return (data.name if own else replayed or prepared.get("model_dataset")), notes
 
 
+def _sha(name: str | None, data: str | os.PathLike) -> str | None:
+    """SHA-256 of the recorded dataset when it is the data itself (else the run's mix)."""
+    return D.dataset_sha256(Path(data)) if name and Path(data).name == name else None
+
+
 def finetune_config(config: TrainConfig, out: Path) -> TrainConfig:
     """The trainer configuration: ``config`` starting from ``init.safetensors``.
 
@@ -340,7 +347,7 @@ def finetune(
     trainer = make_trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
     result = trainer.fit()
     dataset, notes = finetuned_provenance(prepared)
-    trainer.export(out / MODEL, dataset=dataset, notes=notes)
+    trainer.export(out / MODEL, dataset=dataset, notes=notes, dataset_sha256=_sha(dataset, data))
     report = before_after_report(out, prepared)
     report["training"] = {
         "stopped_by": result.stopped_by,

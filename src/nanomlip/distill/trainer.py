@@ -322,7 +322,11 @@ class Trainer:
             self._last_plot = time.monotonic()
 
     def export(
-        self, path: str | os.PathLike, dataset: str | None = None, notes: str | None = None
+        self,
+        path: str | os.PathLike,
+        dataset: str | None = None,
+        notes: str | None = None,
+        dataset_sha256: str | None = None,
     ) -> Path:
         """Save the EMA model as a nanomlip checkpoint with distillation provenance.
 
@@ -331,6 +335,7 @@ class Trainer:
             dataset: Name recorded as the model's distillation dataset (the one its later
                 fine-tunes replay); default: the training data's folder name.
             notes: Free text kept in the metadata (e.g. what a fine-tune started from).
+            dataset_sha256: SHA-256 recorded with ``dataset`` (default: the training data's).
         """
         teacher = self.data.dataset.manifest.get("teacher", {})
         ema = copy.deepcopy(self.ema).cpu()
@@ -344,7 +349,7 @@ class Trainer:
             teacher_version=teacher.get("version"),
             task=teacher.get("task"),
             dataset=dataset or self.data.name,
-            dataset_sha256=self.data.sha256,
+            dataset_sha256=dataset_sha256 or self.data.sha256,
             training=self.summary(),
         )
 

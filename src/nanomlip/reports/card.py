@@ -222,7 +222,12 @@ def eos_section(eos: dict[str, Any], student_label: str) -> str:
             f"{_number(row['median_delta'], 2)} |"
         )
     student = summaries.get(student_label)
-    teachers = [row for name, row in summaries.items() if name != student_label]
+    kinds = {model["label"]: model.get("kind") for model in eos.get("models", [])}
+    teachers = [
+        row
+        for name, row in summaries.items()
+        if name != student_label and kinds.get(name, "teacher") == "teacher"
+    ]
     if student and teachers and student["mare_v0"] and teachers[0]["mare_v0"]:
         ratio = student["mare_v0"] / teachers[0]["mare_v0"]
         lines += [
