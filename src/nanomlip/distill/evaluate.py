@@ -96,8 +96,9 @@ def split_source_metadata(model: Any) -> dict[str, Any]:
     """Metadata of the model whose training run defines the validation split."""
     from nanomlip.models.registry import load_model
 
-    metadata = load_model(model).metadata if isinstance(model, str | os.PathLike) else model
-    return dict(metadata or {})
+    if isinstance(model, str | os.PathLike):
+        model = load_model(model)
+    return dict(getattr(model, "metadata", None) or {})
 
 
 #: Seed of the frame sample drawn by ``evaluate(max_frames=...)``.

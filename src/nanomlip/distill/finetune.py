@@ -288,12 +288,13 @@ def _predictor(model: NanoModel):
 
 
 # ------------------------------------------------------------------ training and report
-def finetuned_provenance(prepared: dict[str, Any]) -> tuple[str | None, str]:
-    """``(dataset, notes)`` of a fine-tuned model's metadata.
+def finetuned_provenance(prepared: dict[str, Any]) -> dict[str, str | None]:
+    """``dataset``, ``dataset_sha256`` and ``notes`` of a fine-tuned model's metadata.
 
     The recorded dataset is the one a later fine-tune of this model replays: the data
     itself when it is a nanomlip distillation dataset of the model's teacher (its frames
-    are in ``datasets/``), otherwise the starting model's distillation data.
+    are in ``datasets/``; then with its hash), otherwise the starting model's distillation
+    data (the hash is then the run's training mix, the trainer's default).
     """
     data = Path(prepared["data"])
     own = (data / MANIFEST).is_file() and prepared["source"].get("spec") == prepared[
@@ -303,12 +304,10 @@ def finetuned_provenance(prepared: dict[str, Any]) -> tuple[str | None, str]:
     notes = f"fine-tuned from {prepared['model']} on {data.name}" + (
         f" with {prepared['n_replay']} frames replayed from {replayed}" if replayed else ""
     )
-    return (data.name if own else replayed or prepared.get("model_dataset")), notes
-
-
-def _sha(name: str | None, data: str | os.PathLike) -> str | None:
-    """SHA-256 of the recorded dataset when it is the data itself (else the run's mix)."""
-    return D.dataset_sha256(Path(data)) if name and Path(data).name == name else None
+    if own:
+        return {"dataset": data.name, "dataset_sha256": D.dataset_sha256(data), "notes": notes}
+    dataset = replayed or prepared.get("model_dataset")
+    return {"dataset": dataset, "dataset_sha256": None, "notes": notes}
 
 
 def finetune_config(config: TrainConfig, out: Path) -> TrainConfig:
@@ -346,8 +345,7 @@ def finetune(
     prepared = prepare(data, out, options)
     trainer = make_trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
     result = trainer.fit()
-    dataset, notes = finetuned_provenance(prepared)
-    trainer.export(out / MODEL, dataset=dataset, notes=notes, dataset_sha256=_sha(dataset, data))
+    trainer.export(out / MODEL, **finetuned_provenance(prepared))
     report = before_after_report(out, prepared)
     report["training"] = {
         "stopped_by": result.stopped_by,
