@@ -51,7 +51,16 @@ def test_random_walk_gives_its_diffusivity_with_an_honest_error():
     assert result.lag_ps[0] == pytest.approx(1.0, abs=0.02)
     slope = np.polyfit(result.lag_ps * 1e-12, result.msd_A2 * 1e-16, 1)[0]
     assert slope / 6 == pytest.approx(true_d, rel=0.15)
-    assert result.block_err_cm2_s is None  # 1.5 ps blocks are shorter than 2 x 1 ps lags
+    # 4 or 3 parts of 1.5-2 ps are shorter than 2 x 1 ps lags: the block error uses halves
+    assert result.blocks_used == 2
+    assert result.block_err_cm2_s is not None
+
+
+@needs_diffusion
+def test_a_run_too_short_for_two_blocks_reports_the_fit_error_alone():
+    result = diffusivity(_random_walk(1e-5, 350, 10.0), "Li", 600.0, frame_interval_fs=10.0)
+    assert result.blocks_used is None and result.block_err_cm2_s is None
+    assert result.diffusivity_err_cm2_s == result.fit_err_cm2_s
 
 
 @needs_diffusion

@@ -117,8 +117,12 @@ class Diffusion:
         diffusivity_err_cm2_s: Standard error of D, in cm²/s: the larger of the fit's and
             the block estimate's (the fit alone ignores that MSD points are correlated).
         fit_err_cm2_s: Standard error of the weighted MSD fit (pymatgen), in cm²/s.
-        block_err_cm2_s: Standard error of the mean of D over ``blocks`` consecutive parts
-            of the run, in cm²/s; ``None`` when a part is shorter than 2 ``min_lag_ps``.
+        block_err_cm2_s: Standard error of the mean of D over ``blocks_used`` consecutive
+            parts of the run, in cm²/s; ``None`` when even halves are shorter than 2
+            ``min_lag_ps``.
+        blocks_used: Number of parts behind ``block_err_cm2_s``: the most, up to the
+            ``blocks`` asked for, that are each at least 2 ``min_lag_ps`` long (``None``:
+            the run is too short for two).
         lag_ps: Lag times of the fitted MSD, in ps, shape (n_lags,).
         msd_A2: Mean-square displacement at those lags, in Å², shape (n_lags,).
         max_framework_displacement_A: Largest displacement of a non-diffusing atom, in Å
@@ -131,6 +135,7 @@ class Diffusion:
     diffusivity_err_cm2_s: float
     fit_err_cm2_s: float
     block_err_cm2_s: float | None
+    blocks_used: int | None
     lag_ps: np.ndarray
     msd_A2: np.ndarray
     max_framework_displacement_A: float
@@ -153,6 +158,16 @@ def _analyzer(
     )
 
 
+def _block_count(
+    num_frames: int, frame_interval_fs: float, min_lag_ps: float, most: int
+) -> int | None:
+    """The most parts (2 to ``most``) of a run that each span 2 ``min_lag_ps``, or ``None``."""
+    for count in range(most, 1, -1):
+        if (num_frames // count - 1) * frame_interval_fs / 1000.0 >= 2 * min_lag_ps:
+            return count
+    return None
+
+
 def diffusivity(
     frames: Sequence[Atoms],
     species: str,
@@ -170,7 +185,8 @@ def diffusivity(
             the conductivity it also computes).
         frame_interval_fs: Time between frames, in fs.
         min_lag_ps: Shortest lag in the fit, in ps.
-        blocks: Consecutive parts of the run whose D values give the block error (>= 2).
+        blocks: Most consecutive parts of the run whose D values give the block error
+            (>= 2); fewer are used when parts this short could not hold 2 ``min_lag_ps``.
 
     Raises:
         ValueError: If the species is absent or the run is too short for the fit.
@@ -194,15 +210,16 @@ def diffusivity(
         ) from error
     fit_err = float(analyzer.diffusivity_std_dev) / time_unit_fs
     block_err = None
-    size = len(frames) // blocks
-    if (size - 1) * frame_interval_fs / 1000.0 >= 2 * min_lag_ps:
+    used = _block_count(len(frames), frame_interval_fs, min_lag_ps, blocks)
+    if used is not None:
+        size = len(frames) // used
         values = [
             _analyzer(
                 frames[k * size : (k + 1) * size], species, temperature_K, steps_per_frame
             ).diffusivity
-            for k in range(blocks)
+            for k in range(used)
         ]
-        block_err = float(np.std(values, ddof=1) / np.sqrt(blocks)) / time_unit_fs
+        block_err = float(np.std(values, ddof=1) / np.sqrt(used)) / time_unit_fs
     return Diffusion(
         species=species,
         temperature_K=float(temperature_K),
@@ -210,6 +227,7 @@ def diffusivity(
         diffusivity_err_cm2_s=max(fit_err, block_err or 0.0),
         fit_err_cm2_s=fit_err,
         block_err_cm2_s=block_err,
+        blocks_used=used,
         lag_ps=np.asarray(analyzer.dt, dtype=float) * time_unit_fs / 1000.0,
         msd_A2=np.asarray(analyzer.msd, dtype=float),
         max_framework_displacement_A=float(analyzer.max_framework_displacement),
