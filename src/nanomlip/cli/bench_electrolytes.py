@@ -81,6 +81,12 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
     solid.add_argument("--equilibration-ps", type=float, help="ps left out of each run")
     solid.add_argument("--timestep", type=float, help="MD time step (fs)")
     solid.add_argument("--relax-steps", type=int, help="maximum relaxation steps")
+    solid.add_argument(
+        "--min-lag-ps",
+        type=float,
+        help="shortest MSD lag of the D fit (default 1.0); the block error needs parts of "
+        "2 such lags, so short runs want a shorter one",
+    )
     solid.set_defaults(handler=run_solid)
     liquid = kinds.add_parser(
         "liquid-electrolytes",
@@ -149,6 +155,7 @@ def run_solid(args: argparse.Namespace) -> int:
             "equilibration_ps": "equilibration_ps",
             "timestep": "timestep_fs",
             "relax_steps": "relax_steps",
+            "min_lag_ps": "min_lag_ps",
         },
     )
     if args.no_teacher:
