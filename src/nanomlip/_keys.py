@@ -17,6 +17,10 @@ from typing import Final
 POSITIONS: Final[str] = "positions"  # (N, 3) float, Å
 ATOMIC_NUMBERS: Final[str] = "atomic_numbers"  # (N,) int64
 BATCH: Final[str] = "batch"  # (N,) int64, index of the structure each atom belongs to
+# Optional. Hops from the atoms whose energies are wanted (0 for them). With it, block l of
+# L computes messages only to atoms of depth <= L - 1 - l: exact for depth-0 energies (and
+# their gradients), meaningless for the others. Domain decomposition uses it for ghosts.
+ATOM_DEPTH: Final[str] = "atom_depth"  # (N,) int64
 
 # --- per edge (directed, i <- j) ---------------------------------------------
 EDGE_INDEX: Final[str] = "edge_index"  # (2, E) int64; row 0 = centre i, row 1 = neighbour j

@@ -97,3 +97,12 @@ def test_cell_in_wrong_units_gives_a_hint():
     atoms.set_cell(atoms.cell * 1e-3, scale_atoms=True)  # e.g. a cell given in nm*1e-? mistake
     with pytest.raises(StructureError, match="Å"):
         atoms_to_graph(atoms, 5.0)
+
+
+def test_hop_depth_counts_edges_from_the_wanted_atoms_and_caps_the_rest():
+    from nanomlip.data.graph import hop_depth
+
+    chain = Atoms("H6", positions=[[1.5 * k, 0, 0] for k in range(6)], pbc=False)
+    graph = atoms_to_graph(chain, cutoff=2.0)  # neighbours: next in the chain only
+    depth = hop_depth(graph[K.EDGE_INDEX], 6, wanted=2, hops=2)
+    assert depth.tolist() == [0, 0, 1, 2, 3, 3]

@@ -114,6 +114,31 @@ def atoms_to_graph(
     }
 
 
+def hop_depth(edge_index: torch.Tensor, num_atoms: int, wanted: int, hops: int) -> torch.Tensor:
+    """Graph distance (in edges, at most ``hops``) of every atom from the first ``wanted``.
+
+    It is the ``atom_depth`` input (:mod:`nanomlip._keys`) with which a model of ``hops + 1``
+    blocks computes only the messages that the first ``wanted`` atoms' energies need, e.g.
+    for the owned atoms of a rank among its ghosts.
+
+    Args:
+        edge_index: (2, E) int64, row 0 the centre, row 1 the neighbour.
+        num_atoms: N, atoms in the graph.
+        wanted: The atoms ``0 .. wanted - 1`` get depth 0.
+        hops: Largest depth counted; atoms farther away (or unreached) get ``hops + 1``.
+
+    Returns:
+        (N,) int64 depths.
+    """
+    depth = torch.full((num_atoms,), hops + 1, dtype=torch.long)
+    depth[:wanted] = 0
+    centre, neighbor = edge_index[0], edge_index[1]
+    for hop in range(1, hops + 1):
+        reached = neighbor[depth[centre] == hop - 1]
+        depth[reached] = torch.clamp(depth[reached], max=hop)
+    return depth
+
+
 def collate(graphs: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Join graphs of different sizes into one disconnected batch graph.
 

@@ -52,7 +52,7 @@ from ase import Atoms
 from ase.data import atomic_numbers
 
 from nanomlip import _keys as K
-from nanomlip.data.graph import atoms_to_graph, to_device
+from nanomlip.data.graph import atoms_to_graph, hop_depth, to_device
 from nanomlip.integrations.ase_calculator import NanoCalculator, check_species
 
 #: Message of :class:`MissingLammpsError`.
@@ -287,6 +287,11 @@ class LammpsModel:
         graph = to_device(
             atoms_to_graph(atoms, calculator.cutoff, dtype=calculator.dtype), calculator.device
         )
+        # Only messages towards the owned atoms' energies: the ghost shell's outer part
+        # sends but never receives (exact; fewer edges, less memory).
+        graph[K.ATOM_DEPTH] = hop_depth(
+            graph[K.EDGE_INDEX], len(atoms), nlocal, self.num_layers - 1
+        ).to(calculator.device)
         graph[K.POSITIONS].requires_grad_(True)
         model: Any = calculator.model
         model.compute_forces = False

@@ -145,8 +145,20 @@ class NanoModel(nn.Module):
         edge_attrs = edge_sh * self.envelope(lengths).unsqueeze(-1)
 
         features = self.embedding(numbers)
-        for layer in self.layers:
-            features = layer(features, edge_attrs, edge_basis, edge_index, numbers)
+        num_layers = len(self.layers)
+        for index, layer in enumerate(self.layers):
+            if K.ATOM_DEPTH in data:  # messages only where the wanted energies need them
+                depth = data[K.ATOM_DEPTH]
+                kept = torch.nonzero(depth[centre] <= num_layers - 1 - index).squeeze(1)
+                features = layer(
+                    features,
+                    edge_attrs.index_select(0, kept),
+                    edge_basis.index_select(0, kept),
+                    edge_index.index_select(1, kept),
+                    numbers,
+                )
+            else:
+                features = layer(features, edge_attrs, edge_basis, edge_index, numbers)
         atomic_energies = self.readout(features).squeeze(-1)
         atomic_energies = (
             atomic_energies * self.atomic_energy_scale[numbers] + self.atomic_energy_shift[numbers]
