@@ -6,7 +6,8 @@ trajectory, a seed no round used) with the live trust check (``--check-every``):
 The table is the mean over the checked steps after step 0 (the start structure, which the
 rounds did see):
 
-    python benchmarks/specialize/validate.py STRUCTURE --model nano-5.1 --model RUN/model.safetensors \
+    python benchmarks/specialize/validate.py STRUCTURE --model nano-5.1 \
+        --model RUN/model.safetensors \
         --temperatures 300,1000 --out benchmarks/specialize/NAME/validation
 """
 
