@@ -78,12 +78,35 @@ def test_liquid_quick_run_writes_the_named_fields(tiny_checkpoint, tmp_path):
     assert (out / "density.png").stat().st_size > 0
 
 
+def test_liquid_without_d3_runs_only_on_the_named_solvents(tiny_checkpoint, tmp_path):
+    out = tmp_path / "liquid"
+    assert _quick("liquid-electrolytes", tiny_checkpoint, out, "--without-d3-solvents", "") == 0
+    (record,) = json.loads((out / "results.json").read_text())
+    assert record["density_g_cm3"] is not None and record["density_no_d3_g_cm3"] is None
+
+
+def test_liquid_d3_cutoffs_reach_both_models(tiny_checkpoint):
+    from nanomlip.bench.electrolyte_common import BenchCalculators
+    from nanomlip.md.dispersion import D3Cutoffs
+
+    calculators = BenchCalculators(
+        student=str(tiny_checkpoint), teacher=f"nanomlip:{tiny_checkpoint}", dispersion="d3"
+    )
+    calculators.d3_cutoffs = D3Cutoffs(pairs_A=20.0, coordination_A=15.0)
+    first, second = calculators._dispersion(), calculators._dispersion()
+    assert first is not second  # one D3 calculator per model
+    assert first.cutoffs.pairs_A == 20.0 and first.cutoffs.coordination_A == 15.0
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["bench", "solid-electrolytes", "--materials", "Unobtainium"], "unknown solid"),
         (["bench", "liquid-electrolytes", "--solvents", "XYZ"], "unknown solvent"),
         (["bench", "liquid-electrolytes", "--no-teacher"], "drop --no-teacher"),
+        (["bench", "liquid-electrolytes", "--d3-cutoffs", "20"], "two numbers in Å"),
+        (["bench", "liquid-electrolytes", "--without-d3-solvents", "XYZ"], "without-D3 solvent"),
+        (["bench", "liquid-electrolytes", "--d3-cutoffs", "20,-1"], "must be positive"),
     ],
 )
 def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys, tiny_checkpoint):

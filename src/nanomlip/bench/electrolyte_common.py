@@ -100,25 +100,39 @@ class BenchCalculators:
             own teacher from its metadata; or a ready ASE calculator.
         dispersion: ``None`` or ``"d3"``/``"d3:<functional>"``, added to both.
         device: Torch device.
+        d3_cutoffs: Real-space cut-offs of that D3 (``None``: the package's defaults).
     """
 
     student: Any = None
     teacher: Any = None
     dispersion: str | None = None
     device: str = "cpu"
+    d3_cutoffs: Any = None
     _loaded: dict[str, BaseCalculator] = field(default_factory=dict, repr=False)
+
+    def _dispersion(self) -> Any:
+        """A fresh dispersion calculator for one model (or the option, or ``None``)."""
+        if self.dispersion is None or self.d3_cutoffs is None:
+            return self.dispersion
+        from nanomlip.md.dispersion import D3Dispersion, make_dispersion
+
+        named = make_dispersion(self.dispersion)
+        assert named is not None
+        return D3Dispersion(
+            functional=named.functional, three_body=named.three_body, cutoffs=self.d3_cutoffs
+        )
 
     def student_calculator(self) -> BaseCalculator:
         """The student (float32), with dispersion if asked for."""
         if "student" not in self._loaded and isinstance(self.student, BaseCalculator):
             from nanomlip.md.dispersion import with_dispersion
 
-            self._loaded["student"] = with_dispersion(self.student, self.dispersion)
+            self._loaded["student"] = with_dispersion(self.student, self._dispersion())
         if "student" not in self._loaded:
             from nanomlip.integrations.ase_calculator import NanoCalculator
 
             self._loaded["student"] = NanoCalculator(
-                model=self.student, device=self.device, dispersion=self.dispersion
+                model=self.student, device=self.device, dispersion=self._dispersion()
             )
         return self._loaded["student"]
 
@@ -145,7 +159,7 @@ class BenchCalculators:
 
                 spec = self.teacher_spec()
                 calculator, _ = calculator_for(ModelSpec(spec, "teacher", spec), self.device)
-            self._loaded["teacher"] = with_dispersion(calculator, self.dispersion)
+            self._loaded["teacher"] = with_dispersion(calculator, self._dispersion())
         return self._loaded["teacher"]
 
     def calculator(self, role: str) -> BaseCalculator:

@@ -55,6 +55,7 @@ class LiquidBenchConfig:
         timestep_fs: MD time step, in fs.
         log_every: Steps between density samples.
         without_d3: Also run the student's NPT without D3.
+        without_d3_solvents: The solvents of that run (``None``: all of ``solvents``).
         seed: Seed of packing, velocities and noise.
     """
 
@@ -69,6 +70,7 @@ class LiquidBenchConfig:
     timestep_fs: float = 1.0
     log_every: int = 20
     without_d3: bool = True
+    without_d3_solvents: tuple[str, ...] | None = None
     seed: int = 0
 
     def validate(self) -> None:
@@ -79,6 +81,9 @@ class LiquidBenchConfig:
         extra = sorted(set(self.teacher_solvents) - set(SOLVENTS))
         if extra:
             raise ValueError(f"unknown teacher solvent(s) {extra}")
+        extra = sorted(set(self.without_d3_solvents or ()) - set(SOLVENTS))
+        if extra:
+            raise ValueError(f"unknown without-D3 solvent(s) {extra}")
         if self.equilibration_ps >= self.npt_ps:
             raise ValueError("the equilibration must be shorter than the NPT run")
         if self.snapshots < 1 or self.hot_steps < self.snapshots:
@@ -206,7 +211,8 @@ def run_solvent(
         f"{efs['force_mae_meV_A']:.0f} meV/Å, {efs['stress_mae_GPa']:.3f} GPa"
     )
     runs = {"student_d3": calculators.student_calculator}
-    if no_d3 is not None:
+    chosen = config.solvents if config.without_d3_solvents is None else config.without_d3_solvents
+    if no_d3 is not None and solvent.name in chosen:
         runs["student"] = no_d3.student_calculator
     if solvent.name in config.teacher_solvents:
         runs["teacher_d3"] = calculators.teacher_calculator

@@ -106,6 +106,15 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
     liquid.add_argument("--snapshots", type=int, help="hot-MD snapshots for E/F/S")
     liquid.add_argument("--hot-steps", type=int, help="steps of the hot MD (default 2000)")
     liquid.add_argument("--no-without-d3", action="store_true", help="skip the no-D3 NPT run")
+    liquid.add_argument(
+        "--without-d3-solvents", help="comma list for the no-D3 NPT run (default: all)"
+    )
+    liquid.add_argument(
+        "--d3-cutoffs",
+        metavar="PAIRS,CN",
+        help="D3 pair and coordination-number cut-offs in Å (default: the package's 31.75, "
+        "21.17); 20,15 is ~3x faster on 100-atom boxes and moves the pressure by ~25 bar",
+    )
     liquid.set_defaults(handler=run_liquid)
 
 
@@ -124,12 +133,30 @@ def _overrides(args: argparse.Namespace, quick: dict[str, Any], mapping: dict[st
         value = getattr(args, option)
         if value is None:
             continue
-        if field_name in ("materials", "teacher_materials", "solvents", "teacher_solvents"):
+        if field_name in (
+            "materials",
+            "teacher_materials",
+            "solvents",
+            "teacher_solvents",
+            "without_d3_solvents",
+        ):
             value = _names(value)
         elif field_name == "temperatures_K":
             value = tuple(float(t) for t in _names(value) or ())
         settings[field_name] = value
     return settings
+
+
+def _d3_cutoffs(text: str) -> Any:
+    from nanomlip.md.dispersion import D3Cutoffs
+
+    try:
+        pairs, coordination = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"--d3-cutoffs wants two numbers in Å, e.g. 20,15; got {text!r}") from None
+    if not (pairs > 0 and coordination > 0):
+        raise ValueError(f"--d3-cutoffs must be positive, got {text!r}")
+    return D3Cutoffs(pairs_A=pairs, coordination_A=coordination)
 
 
 def _set_threads(threads: int) -> None:
@@ -189,6 +216,7 @@ def run_liquid(args: argparse.Namespace) -> int:
             "timestep": "timestep_fs",
             "snapshots": "snapshots",
             "hot_steps": "hot_steps",
+            "without_d3_solvents": "without_d3_solvents",
         },
     )
     if args.no_teacher:
@@ -197,6 +225,8 @@ def run_liquid(args: argparse.Namespace) -> int:
         settings["without_d3"] = False
     config = LiquidBenchConfig(seed=args.seed, **settings)
     calculators = _calculators(args, f"d3:{args.d3_functional}")
+    if args.d3_cutoffs:
+        calculators.d3_cutoffs = _d3_cutoffs(args.d3_cutoffs)
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"reproduce with: {args.command_line}")
     run = run_liquid_benchmark(config, calculators, args.out, args.work_dir)
