@@ -188,3 +188,22 @@ def test_relabelled_frames_keep_their_per_atom_energies_shifted_atom_by_atom(emt
         assert new.calc.results["energy"] == pytest.approx(
             old.calc.results["energy"] + 0.25 * len(old)
         )
+
+
+def test_a_base_without_validation_split_gets_unreplayed_forgetting_frames(
+    universal, tmp_path, emt_frames
+):
+    from nanomlip.distill.finetune import FORGET_FROM_UNREPLAYED, FORGET_FROM_VALIDATION
+
+    write(tmp_path / "dft.extxyz", emt_frames("Cu", 8, seed=5, rattle=0.2))
+    first = finetune(
+        tmp_path / "dft.extxyz", tmp_path / "a", _options(universal), _config(max_steps=2)
+    )
+    assert first["prepared"]["forget_source"] == FORGET_FROM_VALIDATION
+    # a fine-tuned model keeps no validation split of the distillation data (its held-out
+    # frames were the user's): the forgetting figure must not silently vanish
+    tuned = _options(universal, model=str(tmp_path / "a" / "model.safetensors"), replay=0.5)
+    second = finetune(tmp_path / "dft.extxyz", tmp_path / "b", tuned, _config(max_steps=2))
+    assert second["prepared"]["forget_source"] == FORGET_FROM_UNREPLAYED
+    assert second["prepared"]["n_forget"] == 8 and "forgetting" in second
+    assert "not replayed here" in (tmp_path / "b" / "finetune_report.md").read_text()

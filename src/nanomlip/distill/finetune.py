@@ -164,13 +164,23 @@ def replay_root(model: NanoModel, options: FinetuneOptions) -> Path:
     return root
 
 
+#: Where the forgetting frames came from (``prepared.json``'s ``forget_source``).
+FORGET_FROM_VALIDATION = "the base model's validation split"
+FORGET_FROM_UNREPLAYED = (
+    "distillation frames not replayed here (the base model has no validation split, "
+    "so it may have trained on them: the figure is a drift, not a held-out error)"
+)
+
+
 def draw_replay(
     model: NanoModel, root: Path, count: int, forget: int, seed: int
-) -> tuple[list[Atoms], list[Atoms]]:
-    """``count`` frames of the distillation training split and ``forget`` of its validation.
+) -> tuple[list[Atoms], list[Atoms], str]:
+    """``count`` frames of the distillation training split, ``forget`` others, and their source.
 
-    The validation split is the one the model was trained with (its metadata), so the
-    forgetting frames were never trained on, before or now.
+    The forgetting frames come from the validation split the model was trained with (its
+    metadata), so they were never trained on, before or now. A model without one (e.g. a
+    fine-tune whose held-out frames were the user's) gets frames that this fine-tune does
+    not replay, and the source says so.
     """
     dataset = LabeledDataset(root)
     metadata = model.metadata or {}
@@ -183,10 +193,15 @@ def draw_replay(
     replay_rng, forget_rng = (np.random.default_rng([seed, stream]) for stream in (14, 15))
     none = np.zeros(0, dtype=int)
     picked = replay_rng.choice(train, size=min(count, len(train)), replace=False) if count else none
+    source = FORGET_FROM_VALIDATION
+    if not len(val):
+        val, source = np.setdiff1d(train, picked), FORGET_FROM_UNREPLAYED
     held = forget_rng.choice(val, size=min(forget, len(val)), replace=False) if forget else none
-    return [dataset.atoms(int(i)) for i in sorted(picked)], [
-        dataset.atoms(int(i)) for i in sorted(held)
-    ]
+    return (
+        [dataset.atoms(int(i)) for i in sorted(picked)],
+        [dataset.atoms(int(i)) for i in sorted(held)],
+        source,
+    )
 
 
 def relabelled(frames: Sequence[Atoms], shift: dict[int, float], category: str) -> list[Atoms]:
@@ -235,6 +250,7 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
     replay: list[Atoms] = []
     forget: list[Atoms] = []
     root: Path | None = None
+    forget_source = None
     if count or options.forget_frames:
         try:
             root = replay_root(model, options)
@@ -243,7 +259,9 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
                 raise
             root = None
         if root is not None:
-            replay, forget = draw_replay(model, root, count, options.forget_frames, options.seed)
+            replay, forget, forget_source = draw_replay(
+                model, root, count, options.forget_frames, options.seed
+            )
     for name in ("data", "heldout", "forget"):
         shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -266,6 +284,7 @@ def prepare(data: str | os.PathLike, out: Path, options: FinetuneOptions) -> dic
         "n_heldout": len(held),
         "n_replay": len(replay),
         "n_forget": len(forget),
+        "forget_source": forget_source if forget else None,
         "replay_dataset": root.name if root is not None else None,
         "model_dataset": (model.metadata or {}).get("dataset"),
         "options": asdict(options),
@@ -394,7 +413,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"`{prepared['model_teacher']}`; reference energies refit: "
         f"{prepared['refit_references']}. Frames: {prepared['n_train_user']} user training, "
         f"{prepared['n_heldout']} user held-out, {prepared['n_replay']} replay, "
-        f"{prepared['n_forget']} forgetting.",
+        f"{prepared['n_forget']} forgetting"
+        + (f" ({prepared['forget_source']})." if prepared.get("forget_source") else "."),
         "",
         "| frames | model | E MAE (meV/atom) | F MAE (meV/Å) | S MAE (GPa) |",
         "|---|---|---|---|---|",
