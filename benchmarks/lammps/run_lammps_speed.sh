@@ -4,6 +4,8 @@
 # Run from the repository root (one torch thread per rank):
 #     bash benchmarks/lammps/run_lammps_speed.sh small   # 1,728 atoms: ASE, serial, 2 ranks
 #     bash benchmarks/lammps/run_lammps_speed.sh large   # 70,000 atoms: serial NVT, 100 steps
+#     bash benchmarks/lammps/run_lammps_speed.sh np2-large  # 70,000 atoms: 2 ranks, 20 steps
+#     bash benchmarks/lammps/run_lammps_speed.sh ase-large  # 70,000 atoms: the ASE path
 #     python benchmarks/lammps/summarize.py > benchmarks/lammps/lammps_speed.md
 set -euo pipefail
 stage="${1:-small}"
@@ -24,6 +26,15 @@ if [[ "$stage" == "small" ]]; then
         --dump-every 20 --out-dir "$out/serial_1728" > "$out/serial_1728.log"
     nanomlip lammps "$out/sio2_1728.extxyz" --ensemble nvt --temperature 300 --steps 20 --np 2 \
         --dump-every 20 --out-dir "$out/np2_1728" > "$out/np2_1728.log"
+elif [[ "$stage" == "np2-large" ]]; then
+    # Peak memory of the largest rank: /usr/bin/time's "Maximum resident set size".
+    structure 70000
+    /usr/bin/time -v nanomlip lammps "$out/sio2_70000.extxyz" --ensemble nvt --temperature 300 \
+        --steps 20 --thermo-every 5 --dump-every 20 --np 2 --out-dir "$out/np2_70000" \
+        > "$out/np2_70000.log" 2>&1
+elif [[ "$stage" == "ase-large" ]]; then
+    structure 70000
+    ase_path 70000
 else
     # The recorded run used 2 torch threads (OMP_NUM_THREADS=2) and no ASE point at 70,000
     # atoms (its ~16 GB would not fit beside other jobs); `ase_path 70000` adds it.
