@@ -1,5 +1,7 @@
 """The solid-electrolyte harness with a Lennard-Jones fluid as student and teacher."""
 
+import json
+
 import pytest
 from ase.calculators.lj import LennardJones
 
@@ -52,6 +54,15 @@ def test_harness_gives_diffusivities_arrhenius_and_resumes(tmp_path):
     (tmp_path / "results.json").unlink()  # the per-step caches still hold the runs
     rerun = run_solid_benchmark(config, BenchCalculators(), tmp_path, log=again.append)
     assert rerun.records[0]["diffusion_student"]["D_cm2_s"] == diffusion["D_cm2_s"]
+    # the cache holds the run, and D comes from its trajectory every time: a stale value
+    # in an old-style cache (or a better estimator since) does not survive
+    cached = tmp_path / "work" / "Li3N" / "student" / "md_800K.json"
+    stale = json.loads(cached.read_text())
+    assert "D_cm2_s" not in stale and stale["ns_per_day"] > 0
+    cached.write_text(json.dumps({**stale, "D_cm2_s": 123.0}))
+    (tmp_path / "results.json").unlink()
+    fresh = run_solid_benchmark(config, BenchCalculators(), tmp_path, log=again.append)
+    assert fresh.records[0]["diffusion_student"]["D_cm2_s"] == diffusion["D_cm2_s"]
 
 
 def test_arrhenius_needs_two_positive_temperatures():

@@ -57,26 +57,6 @@ def test_solid_quick_run_writes_results_and_resumes(tiny_checkpoint, tmp_path, c
     assert "Li3N: done earlier, kept" in capsys.readouterr().out
 
 
-def test_solid_diffusivities_are_derived_again_from_the_kept_trajectories(
-    tiny_checkpoint, tmp_path
-):
-    work = tmp_path / "work"
-    assert (
-        _quick("solid-electrolytes", tiny_checkpoint, tmp_path / "a", "--work-dir", str(work)) == 0
-    )
-    (first,) = json.loads((tmp_path / "a" / "results.json").read_text())
-    cached = work / "Li3N" / "student" / "md_500K.json"
-    run = json.loads(cached.read_text())
-    assert "D_cm2_s" not in run  # the cache holds the run, not its analysis
-    cached.write_text(json.dumps({**run, "D_cm2_s": 123.0}))  # an old-style stale value
-    assert (
-        _quick("solid-electrolytes", tiny_checkpoint, tmp_path / "b", "--work-dir", str(work)) == 0
-    )
-    (second,) = json.loads((tmp_path / "b" / "results.json").read_text())
-    old, new = (r["diffusion_student"]["runs"][1] for r in (first, second))
-    assert "D_cm2_s" in old and new["D_cm2_s"] == old["D_cm2_s"] != 123.0
-
-
 def test_liquid_quick_run_writes_the_named_fields(tiny_checkpoint, tmp_path):
     out = tmp_path / "liquid"
     assert _quick("liquid-electrolytes", tiny_checkpoint, out) == 0
