@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ase.build import bulk
-from ase.io import write
+from ase.io import read, write
 
 import nanomlip
 from nanomlip.distill import selection as S
@@ -158,3 +158,37 @@ def test_committee_disagreement_is_zero_for_identical_members():
 def test_selection_gain():
     assert S.selection_gain([20.0, 40.0], [10.0, 20.0]) == pytest.approx(2.0)
     assert S.selection_gain([], [1.0]) is None
+
+
+def test_continued_md_starts_each_round_where_the_last_ended(universal, tmp_path):
+    from nanomlip.distill.specialize import round_folder_name
+    from nanomlip.md.io import trajectory_path
+
+    options = _options(universal, continue_md=True, temperatures_K=[600.0])
+    specialize([_cu()], tmp_path / "run", options)
+
+    def frames(round_):
+        folder = tmp_path / "run" / round_folder_name(round_) / "md" / "condition-00"
+        return read(trajectory_path(folder, "extxyz"), ":")
+
+    first, second = frames(0), frames(1)
+    np.testing.assert_allclose(second[0].positions, first[-1].positions, atol=1e-6)
+    assert not np.allclose(first[0].positions, second[0].positions, atol=1e-3)
+    # without it, every round starts from the structure itself
+    plain = _options(universal, temperatures_K=[600.0])
+    specialize([_cu()], tmp_path / "plain", plain)
+    folder = tmp_path / "plain" / round_folder_name(1) / "md" / "condition-00"
+    np.testing.assert_allclose(
+        read(trajectory_path(folder, "extxyz"), 0).positions, _cu().positions, atol=1e-6
+    )
+
+
+def test_a_run_made_before_an_option_existed_resumes_with_its_old_value(universal, tmp_path):
+    specialize([_cu()], tmp_path / "run", _options(universal))
+    path = tmp_path / "run" / "options.json"
+    saved = json.loads(path.read_text())
+    del saved["continue_md"]
+    path.write_text(json.dumps(saved))
+    specialize([_cu()], tmp_path / "run", _options(universal))  # resumes: same options
+    with pytest.raises(ValueError, match="continue_md"):
+        specialize([_cu()], tmp_path / "run", _options(universal, continue_md=True))

@@ -47,6 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     md.add_argument("--md-steps", type=int, default=200, help="steps per condition and round")
     md.add_argument("--sample-every", type=int, default=10, help="steps between candidates")
     md.add_argument("--timestep", type=float, default=1.0, help="fs")
+    md.add_argument(
+        "--continue-md",
+        action="store_true",
+        help="start each round's MD where the last round's ended (default: from the "
+        "structures again, so rounds see only the first --md-steps after them)",
+    )
     pick = parser.add_argument_group("selection and stopping")
     pick.add_argument("--test-frames", type=int, default=4, help="fresh frames checked per round")
     pick.add_argument("--select-frames", type=int, default=8, help="frames labelled per round")
@@ -107,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         forget_frames=args.forget_frames,
         warm_start=not args.cold_start,
+        continue_md=args.continue_md,
         seed=args.seed,
     )
     structures = read_structures(args.structures, args.supercell)

@@ -52,6 +52,8 @@ from nanomlip.schema import FORCES_MAE
 #: Options that may change when a run is resumed (they only decide when it stops).
 RUNTIME_OPTIONS = ("max_rounds", "max_teacher_calls", "max_minutes", "threshold_meV_A")
 OPTIONS_FILE = "options.json"
+#: Options added after runs were made: a run folder without them had these values.
+OPTION_DEFAULTS: dict[str, Any] = {"continue_md": False}
 RESULT_FILE = "specialize.json"
 
 
@@ -85,6 +87,10 @@ class SpecializeOptions:
         warm_start: Fine-tune each round from the previous round's model (training
             accumulates over rounds) when the teacher is the base model's own (no
             reference-energy refit); otherwise, or when ``False``, from the base model.
+        continue_md: Start each round's MD of a condition from the last frame of the
+            previous round's (when that run finished), so that sampling walks on through
+            the system as a production run would; ``False``: every round starts again from
+            the given structures, and sees only the first ``md_steps`` after them.
         seed: Seed of MD, spot checks, selection and training.
     """
 
@@ -111,6 +117,7 @@ class SpecializeOptions:
     batch_size: int = 4
     forget_frames: int = 50
     warm_start: bool = True
+    continue_md: bool = False
     seed: int = 0
 
     def validate(self) -> None:
@@ -147,6 +154,11 @@ class SpecializeOptions:
 
 
 # ------------------------------------------------------------------ the phases
+def round_folder_name(round_: int) -> str:
+    """``round-RR``: the folder of one round in the run folder."""
+    return f"round-{round_:02d}"
+
+
 def strained(atoms: Atoms, strain: float) -> Atoms:
     """A copy with the cell scaled by ``1 + strain`` (atoms move with it)."""
     out = atoms.copy()
@@ -177,6 +189,9 @@ def run_candidates_md(
             log_every=options.sample_every,
         )
         atoms = strained(structures[condition["structure"]], condition["strain"])
+        if options.continue_md and round_ > 0:
+            previous = folder.parent / round_folder_name(round_ - 1)
+            atoms = _last_finished_frame(previous, index, options) or atoms
         out_dir = folder / "md" / f"condition-{index:02d}"
         # a blow-up keeps the frames written before it: the most useful ones
         with contextlib.suppress(SimulationError):
@@ -188,6 +203,18 @@ def run_candidates_md(
     if not candidates:
         raise ValueError("no MD frames: every run failed before its first sample")
     return candidates
+
+
+def _last_finished_frame(previous: Path, index: int, options: SpecializeOptions) -> Atoms | None:
+    """The last frame of condition ``index`` in the ``previous`` round, if its MD finished."""
+    from nanomlip.md.io import trajectory_path
+
+    path = trajectory_path(previous / "md" / f"condition-{index:02d}", "extxyz")
+    frames = read_frames(path) if path.is_file() else []
+    if not frames or int(frames[-1].info.get("step", -1)) < options.md_steps:
+        return None  # a blown-up (or missing) run: start again from the structure
+    last = frames[-1]
+    return Atoms(numbers=last.numbers, positions=last.positions, cell=last.cell, pbc=last.pbc)
 
 
 def _bare(atoms: Atoms, info: dict[str, Any]) -> Atoms:
@@ -245,7 +272,7 @@ def _check_options(run: Path, options: SpecializeOptions) -> None:
     changed = [
         f"{k}: {saved.get(k)!r} -> {mine[k]!r}"
         for k in mine
-        if k not in RUNTIME_OPTIONS and saved.get(k) != mine[k]
+        if k not in RUNTIME_OPTIONS and saved.get(k, OPTION_DEFAULTS.get(k)) != mine[k]
     ]
     if changed:
         raise ValueError(
@@ -294,7 +321,7 @@ def run_round(
     from nanomlip.integrations.ase_calculator import NanoCalculator
 
     run, options, teacher = ctx.folder, ctx.options, ctx.teacher
-    folder = run / f"round-{round_:02d}"
+    folder = run / round_folder_name(round_)
     labels = run / "labels"
     rng = np.random.default_rng([options.seed, round_])
     if not Phase(folder, "md").done():
