@@ -45,10 +45,20 @@ def _fmt(value: float | None, spec: str) -> str:
 def markdown(records: Sequence[dict[str, Any]], command: str, preview_note: str = "") -> str:
     """Markdown summary: headline figures and one row per solvent."""
     head = headline(records)
+
+    def counted(label: str, key: str) -> str:
+        names = [r["name"] for r in records if r.get(key) is not None]
+        if not names or len(names) == len(records):
+            return label
+        return f"{label} ({len(names)} solvents: {', '.join(names)})"
+
     figures = [
-        ("student + D3", head["density_mae_pct_student_d3"]),
-        ("student without D3", head["density_mae_pct_student_no_d3"]),
-        ("teacher + D3", head["density_mae_pct_teacher_d3"]),
+        (counted("student + D3", "density_g_cm3"), head["density_mae_pct_student_d3"]),
+        (
+            counted("student without D3", "density_no_d3_g_cm3"),
+            head["density_mae_pct_student_no_d3"],
+        ),
+        (counted("teacher + D3", "density_teacher_d3_g_cm3"), head["density_mae_pct_teacher_d3"]),
     ]
     energy, force = _fmt(head["energy_mae_meV_atom"], ".1f"), _fmt(head["force_mae_meV_A"], ".0f")
     lines = [
