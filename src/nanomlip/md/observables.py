@@ -204,9 +204,12 @@ def diffusivity(
     try:
         analyzer = _analyzer(frames, species, temperature_K, steps_per_frame)
     except ValueError as error:
+        count = frames[0].get_chemical_symbols().count(species)
         raise ValueError(
-            f"a {span_ps:.2f} ps trajectory is too short to fit D from {min_lag_ps} ps lags; "
-            "run longer or lower min_lag_ps"
+            f"a {span_ps:.2f} ps trajectory of {count} {species} atoms is too short to fit D "
+            f"from {min_lag_ps} ps lags (pymatgen wants every lag seen 30 times: the longest "
+            f"lag is {count} atoms x the run / 30); run longer, on a larger cell, or lower "
+            "min_lag_ps"
         ) from error
     fit_err = float(analyzer.diffusivity_std_dev) / time_unit_fs
     block_err = None
