@@ -191,8 +191,9 @@ def li_diffusion(run: dict[str, Any], folder: Path, config: SolidBenchConfig) ->
     from nanomlip.md import diffusivity
 
     record = {key: run[key] for key in RUN_KEYS if key in run}
-    if "error" in record:
+    if "ns_per_day" not in record:  # the MD itself stopped
         return record
+    record.pop("error", None)  # an old cache's analysis error: analysed again below
     trajectory = _run_dir(folder, run["temperature_K"]) / "trajectory.extxyz"
     frames = cast(list[Atoms], read(trajectory, index=":"))
     interval_fs = config.frame_every * config.timestep_fs
