@@ -22,20 +22,27 @@ from nanomlip.teachers.spec import load_teacher
 
 TEACHER = "sevennet:7net-mf-0@PBE"
 
-if __name__ == "__main__":
-    torch.set_num_threads(1)
-    atoms = amorphous_sio2(24, seed=0)
+
+def teacher_relax(atoms, fmax: float, steps: int) -> int:
+    """Relax the positions with the teacher (FIRE); record steps, fmax and CPU in ``info``."""
     atoms.calc = load_teacher(TEACHER).calculator()
     cpu = time.process_time()
     optimizer = FIRE(atoms, logfile=None)
-    optimizer.run(fmax=0.1, steps=200)
-    fmax = float((atoms.get_forces() ** 2).sum(axis=1).max() ** 0.5)
+    optimizer.run(fmax=fmax, steps=steps)
+    reached = float((atoms.get_forces() ** 2).sum(axis=1).max() ** 0.5)
     atoms.info.update(
-        teacher=TEACHER, relax_steps=optimizer.nsteps, relax_fmax_eV_A=fmax,
+        teacher=TEACHER, relax_steps=optimizer.nsteps, relax_fmax_eV_A=reached,
         relax_cpu_s=time.process_time() - cpu,
     )  # fmt: skip
     atoms.calc = None
+    return optimizer.nsteps
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    atoms = amorphous_sio2(24, seed=0)
+    steps = teacher_relax(atoms, fmax=0.1, steps=200)
     path = Path(__file__).with_name("sio2_72.extxyz")
     write(path, atoms)
-    print(f"wrote {path}: {optimizer.nsteps} FIRE steps, fmax {fmax:.3f} eV/Å, "
-          f"{time.process_time() - cpu:.0f} CPU s")  # fmt: skip
+    print(f"wrote {path}: {steps} FIRE steps, fmax {atoms.info['relax_fmax_eV_A']:.3f} eV/Å, "
+          f"{atoms.info['relax_cpu_s']:.0f} CPU s")  # fmt: skip
