@@ -112,15 +112,11 @@ class BenchCalculators:
 
     def _dispersion(self) -> Any:
         """A fresh dispersion calculator for one model (or the option, or ``None``)."""
-        if self.dispersion is None or self.d3_cutoffs is None:
+        if self.d3_cutoffs is None:
             return self.dispersion
-        from nanomlip.md.dispersion import D3Dispersion, make_dispersion
+        from nanomlip.md.dispersion import make_dispersion
 
-        named = make_dispersion(self.dispersion)
-        assert named is not None
-        return D3Dispersion(
-            functional=named.functional, three_body=named.three_body, cutoffs=self.d3_cutoffs
-        )
+        return make_dispersion(self.dispersion, self.d3_cutoffs)
 
     def student_calculator(self) -> BaseCalculator:
         """The student (float32), with dispersion if asked for."""

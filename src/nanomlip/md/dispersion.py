@@ -172,13 +172,16 @@ class D3Dispersion(Calculator):
             self.results["stress"] = virial.flat[[0, 4, 8, 5, 2, 1]].copy()
 
 
-def make_dispersion(option: str | D3Dispersion | None) -> D3Dispersion | None:
+def make_dispersion(
+    option: str | D3Dispersion | None, cutoffs: D3Cutoffs | None = None
+) -> D3Dispersion | None:
     """The dispersion calculator named by a user option, or ``None`` for none.
 
     Args:
         option: ``None`` or ``"none"`` (no dispersion), ``"d3"`` (D3(BJ) with PBE
             parameters), ``"d3:<functional>"`` (another functional's parameters), or a
-            ready :class:`D3Dispersion`.
+            ready :class:`D3Dispersion` (returned as it is).
+        cutoffs: Real-space cut-offs of a D3 made from a string (``None``: the package's).
 
     Raises:
         ValueError: For an unknown option or functional.
@@ -194,7 +197,7 @@ def make_dispersion(option: str | D3Dispersion | None) -> D3Dispersion | None:
         raise ValueError(
             f"unknown dispersion {option!r}; choose 'd3' or 'd3:<functional>' (e.g. 'd3:pbe')"
         )
-    return D3Dispersion(functional=functional or DEFAULT_FUNCTIONAL)
+    return D3Dispersion(functional=functional or DEFAULT_FUNCTIONAL, cutoffs=cutoffs)
 
 
 def add_dispersion_results(
