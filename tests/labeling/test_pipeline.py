@@ -271,3 +271,50 @@ def test_md_drivers_are_teacher_specs(tmp_path, teacher_spec):
     with pytest.raises(TeacherError, match="unknown --fast-driver"):
         run_labeling(tmp_path, teacher_spec, recipe, fast_driver="bogus:x", progress=False)
     assert not (tmp_path / "manifest.json").exists()
+
+
+def test_chunks_relax_their_seeds_together_with_the_frames_of_one_at_a_time(tmp_path):
+    from ase.build import bulk
+    from ase.db import connect
+
+    from nanomlip.sampling import FrameGenerator
+    from nanomlip.teachers import calculator_factory, labeler_factory, load_teacher
+
+    with connect(tmp_path / "seeds.db") as db:
+        db.write(bulk("Cu", "fcc", a=3.70), name="Cu")
+        db.write(bulk("CuAu", "rocksalt", a=4.6), name="CuAu")
+    spec = "ase:ase.calculators.emt:EMT"
+    plan = ["relax", "relax", "strain", "rattle"]
+    options = {"source": f"ase_db:{tmp_path / 'seeds.db'}", "plan": plan, "relax_steps": 15}
+    recipe = parse_recipe({"seed": 1, "elements": ["Cu", "Au"], "max_atoms": 16, "min_atoms": 4,
+        "samplers": [{"name": "corpus", "count": 8, "options": options}]})  # fmt: skip
+    teacher = load_teacher(spec)
+    calls = []
+    labeler = labeler_factory("teacher", teacher)
+    assert labeler_factory("none", teacher) is None and labeler() == teacher.label
+
+    def counting(structures):
+        calls.append(len(structures))
+        return teacher.label(structures)
+
+    generator = FrameGenerator(
+        recipe,
+        teacher.elements,
+        md_calculator=calculator_factory("teacher", teacher),
+        md_labeler=lambda: counting,
+    )
+    generator.prepare(0, 8)
+    assert calls and set(calls) == {2}  # both seeds of the chunk in every call
+    alone = FrameGenerator(
+        recipe, teacher.elements, md_calculator=calculator_factory("teacher", teacher)
+    )
+    for index in range(8):
+        one, other = generator.frame(index), alone.frame(index)
+        np.testing.assert_allclose(one.positions, other.positions, atol=1e-10)
+    report = run_labeling(tmp_path / "d", spec, recipe, chunk_size=8, progress=False)
+    data = LabeledDataset(tmp_path / "d")
+    assert report.frames == len(data) == 8
+    np.testing.assert_allclose(
+        data.atoms(3).positions, alone.frame(int(data.arrays["frame_index"][3])).positions,
+        atol=1e-10,
+    )  # fmt: skip

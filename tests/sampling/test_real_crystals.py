@@ -9,11 +9,9 @@ from ase.db import connect
 from nanomlip.sampling import SamplerContext, build_sampler
 from nanomlip.sampling.base import INFO_CATEGORY, INFO_GROUP
 from nanomlip.sampling.corpus import DEFAULT_PLAN
-from nanomlip.sampling.real_crystals import (
-    group_partners,
-    periodic_group,
-    relaxation_trajectory,
-)
+from nanomlip.sampling.real_crystals import group_partners, periodic_group
+from nanomlip.sampling.relaxation import relaxation_trajectory
+from nanomlip.teachers import Label
 
 EMT_ELEMENTS = ["Al", "Ni", "Cu", "Pd", "Ag", "Pt", "Au"]
 
@@ -28,13 +26,24 @@ def emt_db(tmp_path):
     return path
 
 
-def sampler(db, driver=True, fast=False, **options):
+def emt_labels(structures):
+    """A batched labeler (one call for many structures) made of EMT single points."""
+    labels = []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = EMT()
+        labels.append(Label(atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()))
+    return labels
+
+
+def sampler(db, driver=True, fast=False, batched=False, **options):
     context = SamplerContext(
         elements=EMT_ELEMENTS,
         max_atoms=32,
         min_atoms=4,
         md_calculator=EMT if driver else None,
         fast_calculator=EMT if fast else None,
+        md_labeler=(lambda: emt_labels) if batched else None,
     )
     return build_sampler("corpus", context, {"source": f"ase_db:{db}", **options})
 
@@ -96,6 +105,39 @@ def test_frames_are_deterministic(emt_db):
     again = sampler(emt_db).make(np.random.default_rng(5), 17)
     np.testing.assert_array_equal(first.positions, again.positions)
     np.testing.assert_array_equal(first.numbers, again.numbers)
+
+
+def test_batched_relaxations_give_the_frames_of_one_at_a_time(emt_db):
+    plan = len(DEFAULT_PLAN)
+    calls = []
+
+    def counting(structures):
+        calls.append(len(structures))
+        return emt_labels(structures)
+
+    batched = sampler(emt_db, batched=True)
+    batched.md_labeler_factory = lambda: counting
+    batched.prepare(range(3 * plan))
+    assert sorted(batched._cache) == [0, 1, 2] and calls[0] == 3  # three seeds per call
+    alone = sampler(emt_db)
+    for index in (0, 3, plan + 1, 2 * plan + 2, 3 * plan - 1):
+        one, other = (s.make(np.random.default_rng(index), index) for s in (batched, alone))
+        np.testing.assert_allclose(one.positions, other.positions, atol=1e-10)
+        np.testing.assert_allclose(one.cell.array, other.cell.array, atol=1e-10)
+    for seed in range(3):
+        assert len(batched.relaxed(seed).trajectory) == len(alone.relaxed(seed).trajectory)
+    assert sum(calls) < sum(len(alone.relaxed(s).trajectory) for s in range(3))
+
+
+def test_a_failing_batch_leaves_each_seed_to_relax_alone(emt_db):
+    def failing(structures):
+        raise RuntimeError("teacher down")
+
+    corpus = sampler(emt_db, batched=True)
+    corpus.md_labeler_factory = lambda: failing
+    corpus.prepare(range(2 * len(DEFAULT_PLAN)))
+    assert not corpus._cache  # nothing half-relaxed is kept
+    assert len(corpus.relaxed(0).trajectory) > 2  # the seed relaxes alone with its calculator
 
 
 def test_without_a_driver_the_seed_is_its_own_minimum(emt_db):

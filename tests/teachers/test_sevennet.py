@@ -22,6 +22,27 @@ def test_sevennet_multitask_needs_a_valid_task():
 
 
 @pytest.mark.teacher
+def test_batched_labels_equal_one_at_a_time(monkeypatch):
+    from ase.build import molecule
+
+    from nanomlip.teachers import sevennet
+
+    monkeypatch.setattr(sevennet, "BATCH_ATOMS", 40)  # three batches, one of two cells
+    teacher = load_teacher("sevennet:7net-mf-0@PBE")
+    cells = [bulk("Si", "diamond", a=5.43), bulk("NaCl", "rocksalt", a=5.6).repeat(2)]
+    cells += [bulk("Cu", "fcc", a=3.6).repeat((2, 2, 3)), molecule("H2O")]
+    cells[1].rattle(0.05, seed=1)
+    for one, batched in zip(map(teacher.label_one, cells), teacher.label(cells), strict=True):
+        assert batched.energy == pytest.approx(one.energy, abs=1e-4)
+        np.testing.assert_allclose(batched.forces, one.forces, atol=1e-4)
+        np.testing.assert_allclose(batched.energies, one.energies, atol=1e-4)
+        if one.stress is None:
+            assert batched.stress is None
+        else:
+            np.testing.assert_allclose(batched.stress, one.stress, atol=1e-6)
+
+
+@pytest.mark.teacher
 def test_mace_adapter_explains_the_environment_conflict(tmp_path):
     model_file = tmp_path / "fake.model"
     model_file.write_bytes(b"x")

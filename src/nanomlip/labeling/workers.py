@@ -21,7 +21,13 @@ from nanomlip._optional import MissingDependencyError
 from nanomlip.data.store import ChunkWriter
 from nanomlip.labeling.rejection import RejectionRules, rejection_reason
 from nanomlip.sampling import FrameGenerator, parse_recipe
-from nanomlip.teachers import Label, Teacher, calculator_factory, load_teacher
+from nanomlip.teachers import (
+    Label,
+    Teacher,
+    calculator_factory,
+    labeler_factory,
+    load_teacher,
+)
 
 _TEACHERS: dict[str, Teacher] = {}
 _STATES: dict[str, tuple[Teacher, FrameGenerator, dict[str, Any]]] = {}
@@ -46,6 +52,7 @@ def frame_generator(manifest: dict[str, Any], teacher: Teacher) -> FrameGenerato
         fast_calculator=calculator_factory(
             manifest.get("fast_driver", "none"), teacher, "--fast-driver"
         ),
+        md_labeler=labeler_factory(manifest["md_driver"], teacher, "--md-driver"),
     )
 
 
@@ -58,8 +65,11 @@ def worker_state(out: str) -> tuple[Teacher, FrameGenerator, dict[str, Any]]:
     return _STATES[out]
 
 
-def label_chunk(out: str, chunk_id: int, batch_size: int = 8) -> dict[str, Any]:
+def label_chunk(out: str, chunk_id: int, batch_size: int = 32) -> dict[str, Any]:
     """Generate, label, check and write one chunk. Safe to run twice (same result).
+
+    The samplers first do the chunk's shared work at once (batched relaxations), then
+    frames are labelled ``batch_size`` at a time (:meth:`Teacher.label` batches them).
 
     Returns:
         ``{"chunk": id, "frames": accepted, "atoms": atoms, "rejected": {reason: n},
@@ -71,6 +81,12 @@ def label_chunk(out: str, chunk_id: int, batch_size: int = 8) -> dict[str, Any]:
     chunk_size = manifest["chunk_size"]
     first, last = chunk_id * chunk_size, min((chunk_id + 1) * chunk_size, len(generator))
     writer = ChunkWriter(chunk_id)
+    try:
+        generator.prepare(first, last)
+    except MissingDependencyError:
+        raise
+    except Exception:  # noqa: BLE001 - each frame is made (and its failure recorded) alone
+        pass
     batch: list[tuple[int, Atoms]] = []
     for frame_index in range(first, last):
         try:

@@ -15,6 +15,8 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 
+from nanomlip.teachers import Labeler
+
 #: Keys every sampler writes into ``atoms.info`` (the labelled dataset keeps them).
 INFO_CATEGORY = "category"  # e.g. "bulk", "strained", "surface", "molecule", "liquid", ...
 INFO_SAMPLER = "sampler"  # the registered sampler name
@@ -38,6 +40,9 @@ class SamplerContext:
             amorphous) and relaxations; ``None`` means no MD (structures are used as packed).
         fast_calculator: Factory for a cheap calculator (a student) that drives the MD
             snapshots around real crystals; ``None`` leaves them to ``md_calculator``.
+        md_labeler: Factory for the batched labeler of the ``md_calculator``'s model
+            (:data:`nanomlip.teachers.Labeler`), which relaxations of many structures call
+            once per step; ``None``: relax one structure at a time.
     """
 
     elements: list[str]
@@ -45,6 +50,7 @@ class SamplerContext:
     min_atoms: int = 8
     md_calculator: CalculatorFactory | None = None
     fast_calculator: CalculatorFactory | None = None
+    md_labeler: Callable[[], Labeler] | None = None
 
 
 class LazyMDCalculator:
@@ -64,7 +70,13 @@ class LazyMDCalculator:
 
 
 class Sampler(Protocol):
-    """Makes one structure from a random generator."""
+    """Makes one structure from a random generator.
+
+    A sampler may also define ``prepare(indices)``: work shared by the frames ``indices``
+    that is cheaper done for all of them at once (the ``corpus`` sampler's batched
+    relaxations). :meth:`nanomlip.sampling.FrameGenerator.prepare` calls it; frames must
+    come out the same with or without it.
+    """
 
     def make(self, rng: np.random.Generator, index: int) -> Atoms:
         """Build frame ``index`` of this sampler using only ``rng`` for randomness.

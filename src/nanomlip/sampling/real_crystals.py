@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,8 @@ from nanomlip.sampling.corpus import (
 from nanomlip.sampling.equilibrium import repeated_to, small_strain
 from nanomlip.sampling.geometry import crystal_is_sane, rattle, reduced_formula, tag
 from nanomlip.sampling.options import check_crystal_context, check_in_range, check_options
+from nanomlip.sampling.relaxation import bare_copy, relax_together, relaxation_trajectory
+from nanomlip.teachers import Labeler
 
 #: Low-index planes cut for surfaces, in the seed's lattice coordinates.
 MILLER_INDICES = ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1))
@@ -72,39 +75,6 @@ class Relaxed:
     @property
     def minimum(self) -> Atoms:
         return self.trajectory[-1]
-
-
-def relaxation_trajectory(
-    atoms: Atoms, calculator: Calculator, fmax: float, steps: int
-) -> list[Atoms]:
-    """Frames of a FIRE relaxation of positions and cell (ASE's ``FrechetCellFilter``).
-
-    Args:
-        atoms: Start structure (not modified).
-        calculator: The driver.
-        fmax: Convergence threshold on forces (eV/Å) and on the filter's stress term.
-        steps: Largest number of optimiser steps.
-
-    Returns:
-        The start, every step's structure and the last one, without calculators.
-    """
-    from ase.filters import FrechetCellFilter
-    from ase.optimize import FIRE
-
-    moving = atoms.copy()
-    moving.calc = calculator
-    frames = [atoms.copy()]
-    optimizer = FIRE(FrechetCellFilter(moving), logfile=None)
-    optimizer.attach(lambda: frames.append(_bare(moving)), interval=1)
-    optimizer.run(fmax=fmax, steps=steps)
-    frames.append(_bare(moving))
-    return frames
-
-
-def _bare(atoms: Atoms) -> Atoms:
-    copy = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell.array, pbc=atoms.pbc)
-    copy.info.update(atoms.info)
-    return copy
 
 
 def trusted_relaxation(trajectory: list[Atoms]) -> list[Atoms]:
@@ -171,7 +141,9 @@ class CorpusSampler(LazyMDCalculator):
     md_steps: int
     md_factory: CalculatorFactory | None
     fast_factory: CalculatorFactory | None
+    md_labeler_factory: Callable[[], Labeler] | None = None
     _fast: Calculator | None = None
+    _labeler: Labeler | None = None
     _cache: OrderedDict[int, Relaxed] = field(default_factory=OrderedDict)
 
     def seeds(self) -> tuple[SeedStructure, ...]:
@@ -200,26 +172,56 @@ class CorpusSampler(LazyMDCalculator):
         return tag(atoms, f"real_{kind}", group)
 
     # ------------------------------------------------------------------ relaxation
+    def prepare(self, indices: Sequence[int]) -> None:
+        """Relax the seeds of frames ``indices`` together, one batched teacher call per step.
+
+        Without a batched labeler of the MD driver, does nothing (:meth:`relaxed` relaxes
+        each seed alone when its first frame is made). A batch that fails leaves its seeds
+        to :meth:`relaxed`, so a bad seed's error is recorded against its own frames only.
+        """
+        wanted = sorted({index // len(self.plan) for index in indices} - set(self._cache))
+        if not wanted or self.md_labeler_factory is None:
+            return
+        if self._labeler is None:
+            self._labeler = self.md_labeler_factory()
+        starts = [self._start(seed_index) for seed_index in wanted]
+        try:
+            trajectories = relax_together(
+                [start for _, start in starts], self._labeler, self.fmax, self.relax_steps
+            )
+        except Exception:  # noqa: BLE001 - relaxed() repeats each seed alone and records it
+            return
+        for seed_index, (seed, _), trajectory in zip(wanted, starts, trajectories, strict=True):
+            self._remember(seed_index, Relaxed(seed, trusted_relaxation(trajectory)), len(wanted))
+
     def relaxed(self, seed_index: int) -> Relaxed:
         """The relaxation of seed ``seed_index`` (cached per process)."""
         if seed_index in self._cache:
             self._cache.move_to_end(seed_index)
             return self._cache[seed_index]
-        seeds = self.seeds()
-        seed = seeds[seed_index % len(seeds)]
-        start_rng = np.random.default_rng([self.order_seed, seed_index])
-        start = repeated_to(seed.to_atoms(), self.context.min_atoms)
-        start = small_strain(start_rng, start, self.start_strain)
-        start = rattle(start_rng, start, self.start_rattle)
+        seed, start = self._start(seed_index)
         driver = self._md_calculator()
         trajectory = [start]
         if driver is not None:
             trajectory = trusted_relaxation(
                 relaxation_trajectory(start, driver, self.fmax, self.relax_steps)
             )
-        relaxed = Relaxed(seed, trajectory)
+        return self._remember(seed_index, Relaxed(seed, trajectory))
+
+    def _start(self, seed_index: int) -> tuple[SeedStructure, Atoms]:
+        """Seed ``seed_index`` and its relaxation's start: repeated, strained, rattled."""
+        seeds = self.seeds()
+        seed = seeds[seed_index % len(seeds)]
+        start_rng = np.random.default_rng([self.order_seed, seed_index])
+        start = repeated_to(seed.to_atoms(), self.context.min_atoms)
+        start = small_strain(start_rng, start, self.start_strain)
+        return seed, rattle(start_rng, start, self.start_rattle)
+
+    def _remember(self, seed_index: int, relaxed: Relaxed, keep: int = CACHE_SIZE) -> Relaxed:
+        """Cache ``relaxed``, keeping the last ``max(keep, CACHE_SIZE)`` relaxations."""
         self._cache[seed_index] = relaxed
-        while len(self._cache) > CACHE_SIZE:
+        self._cache.move_to_end(seed_index)
+        while len(self._cache) > max(keep, CACHE_SIZE):
             self._cache.popitem(last=False)
         return relaxed
 
@@ -315,7 +317,7 @@ def langevin_snapshot(
         dynamics.run(steps)
     except Exception:  # noqa: BLE001 - a driver failing far from its data: keep the start
         return atoms
-    snapshot = _bare(moving)
+    snapshot = bare_copy(moving)
     return snapshot if crystal_is_sane(snapshot) else atoms
 
 
@@ -359,4 +361,5 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
         md_steps=steps["md_steps"],
         md_factory=context.md_calculator,
         fast_factory=context.fast_calculator,
+        md_labeler_factory=context.md_labeler,
     )

@@ -10,7 +10,7 @@ resumable after a crash and parallel without coordination.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from nanomlip.sampling.base import (
     SamplerContext,
 )
 from nanomlip.sampling.registry import build_sampler
+from nanomlip.teachers import Labeler
 
 
 @dataclass
@@ -144,6 +145,8 @@ class FrameGenerator:
             intersected with it.
         md_calculator: Factory for the MD driver of liquid/amorphous samplers.
         fast_calculator: Factory for the cheap MD driver of the ``corpus`` sampler.
+        md_labeler: Factory for the batched labeler of the MD driver's model (batched
+            relaxations, :meth:`prepare`).
     """
 
     def __init__(
@@ -152,6 +155,7 @@ class FrameGenerator:
         elements: Sequence[str],
         md_calculator: CalculatorFactory | None = None,
         fast_calculator: CalculatorFactory | None = None,
+        md_labeler: Callable[[], Labeler] | None = None,
     ) -> None:
         chosen = (
             list(elements)
@@ -168,6 +172,7 @@ class FrameGenerator:
             min_atoms=recipe.min_atoms,
             md_calculator=md_calculator,
             fast_calculator=fast_calculator,
+            md_labeler=md_labeler,
         )
         self.samplers = [
             build_sampler(spec.name, self.context, spec.options) for spec in recipe.samplers
@@ -175,6 +180,21 @@ class FrameGenerator:
 
     def __len__(self) -> int:
         return self.recipe.num_frames
+
+    def prepare(self, start: int, stop: int) -> None:
+        """Let each sampler do the work shared by frames ``start .. stop - 1`` at once.
+
+        Optional: :meth:`frame` makes the same frames without it, only slower where a
+        sampler batches (see :class:`nanomlip.sampling.base.Sampler`).
+        """
+        local: dict[int, list[int]] = {}
+        for frame_index in range(start, min(stop, len(self))):
+            position, index = locate_frame(self.recipe, frame_index)
+            local.setdefault(position, []).append(index)
+        for position, indices in local.items():
+            prepare = getattr(self.samplers[position], "prepare", None)
+            if prepare is not None:
+                prepare(indices)
 
     def frame(self, frame_index: int) -> Atoms:
         """Build the frame with this global index (deterministic)."""

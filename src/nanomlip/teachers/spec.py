@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from ase import Atoms
 from ase.calculators.calculator import Calculator
 
-from nanomlip.teachers.base import Teacher, TeacherError
+from nanomlip.teachers.base import Label, Teacher, TeacherError
+
+#: Labels many structures at once (:meth:`Teacher.label`): what batched relaxations call.
+Labeler = Callable[[Sequence[Atoms]], list[Label]]
 
 #: Teacher family -> module whose ``load(spec, model, task, device, **options)`` builds it.
 #: Modules are imported only when their family is asked for (their packages are heavy).
@@ -120,3 +124,23 @@ def calculator_factory(
 
 def _spec_calculator(spec: str, device: str) -> Calculator:
     return load_teacher(spec, device=device).calculator()
+
+
+def labeler_factory(
+    driver: str, teacher: Teacher, option: str = "driver", device: str = "cpu"
+) -> Callable[[], Labeler] | None:
+    """The batched counterpart of :func:`calculator_factory`: a factory of ``driver``'s labeler.
+
+    Batched relaxations (the ``corpus`` sampler's) call the labeler once per optimiser step
+    for all the structures they move, where the calculator would be called once per
+    structure. ``none`` gives ``None``; the checks are :func:`calculator_factory`'s.
+    """
+    if calculator_factory(driver, teacher, option, device) is None:
+        return None
+    if driver == "teacher":
+        return lambda: teacher.label
+    return functools.partial(_spec_labeler, driver, device)
+
+
+def _spec_labeler(spec: str, device: str) -> Labeler:
+    return load_teacher(spec, device=device).label
