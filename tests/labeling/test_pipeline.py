@@ -318,3 +318,33 @@ def test_chunks_relax_their_seeds_together_with_the_frames_of_one_at_a_time(tmp_
         data.atoms(3).positions, alone.frame(int(data.arrays["frame_index"][3])).positions,
         atol=1e-10,
     )  # fmt: skip
+
+
+def test_frames_that_carry_the_teachers_label_are_not_labelled_again():
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from nanomlip.data.store import ChunkWriter
+    from nanomlip.labeling.workers import _label_batch
+    from nanomlip.sampling.relaxation import attach_label
+    from nanomlip.teachers import load_teacher
+
+    class Counting:
+        def __init__(self):
+            self.inner, self.seen = load_teacher("ase:ase.calculators.emt:EMT"), 0
+
+        def label(self, structures):
+            self.seen += len(structures)
+            return self.inner.label(structures)
+
+    atoms = [bulk("Cu", "fcc", a=3.6 + 0.01 * i, cubic=True) for i in range(3)]
+    reference = atoms[0].copy()
+    reference.calc = EMT()
+    known = Label(reference.get_potential_energy(), reference.get_forces(), reference.get_stress())
+    attach_label(atoms[0], known)
+    for driver_is_teacher, calls in ((True, 2), (False, 3)):
+        teacher, writer = Counting(), ChunkWriter(0)
+        batch = [(i, a) for i, a in enumerate(atoms)]
+        _label_batch(teacher, batch, writer, RejectionRules(), driver_is_teacher)
+        assert teacher.seen == calls and len(writer.frames) == 3
+        assert writer.frames[0]["energy"] == pytest.approx(known.energy)

@@ -10,7 +10,7 @@ from nanomlip.sampling import SamplerContext, build_sampler
 from nanomlip.sampling.base import INFO_CATEGORY, INFO_GROUP
 from nanomlip.sampling.corpus import DEFAULT_PLAN
 from nanomlip.sampling.real_crystals import group_partners, periodic_group
-from nanomlip.sampling.relaxation import relaxation_trajectory
+from nanomlip.sampling.relaxation import driver_label, relaxation_trajectory
 from nanomlip.teachers import Label
 
 EMT_ELEMENTS = ["Al", "Ni", "Cu", "Pd", "Ag", "Pt", "Au"]
@@ -127,6 +127,22 @@ def test_batched_relaxations_give_the_frames_of_one_at_a_time(emt_db):
     for seed in range(3):
         assert len(batched.relaxed(seed).trajectory) == len(alone.relaxed(seed).trajectory)
     assert sum(calls) < sum(len(alone.relaxed(s).trajectory) for s in range(3))
+    relax = batched.make(np.random.default_rng(1), 1)  # a relaxation frame keeps its label
+    np.testing.assert_allclose(driver_label(relax).forces, emt_labels([relax])[0].forces)
+    assert driver_label(alone.make(np.random.default_rng(1), 1)) is None
+    assert driver_label(batched.make(np.random.default_rng(5), 5)) is None  # a strained frame
+    assert "driver_label" not in batched.make(np.random.default_rng(5), 5).info
+
+
+def test_first_seed_continues_the_corpus_order(emt_db):
+    plan = len(DEFAULT_PLAN)
+    later = sampler(emt_db, first_seed=1)
+    frame = later.make(np.random.default_rng(0), plan + 2)  # its second seed: corpus seed 2
+    again = sampler(emt_db).make(np.random.default_rng(0), 2 * plan + 2)
+    np.testing.assert_allclose(frame.positions, again.positions)
+    assert frame.info["source_id"] == again.info["source_id"]
+    with pytest.raises(ValueError, match="first_seed"):
+        sampler(emt_db, first_seed=-1)
 
 
 def test_a_failing_batch_leaves_each_seed_to_relax_alone(emt_db):

@@ -22,6 +22,7 @@ from nanomlip.data.store import ChunkWriter
 from nanomlip.integrations import allocator
 from nanomlip.labeling.rejection import RejectionRules, rejection_reason
 from nanomlip.sampling import FrameGenerator, parse_recipe
+from nanomlip.sampling.relaxation import driver_label
 from nanomlip.teachers import (
     Label,
     Teacher,
@@ -104,7 +105,7 @@ def label_chunk(out: str, chunk_id: int, batch_size: int = 32) -> dict[str, Any]
         except Exception as error:  # noqa: BLE001 - any sampler failure is recorded, not fatal
             writer.reject(frame_index, f"sampler error: {type(error).__name__}: {error}")
         if len(batch) == batch_size or (frame_index == last - 1 and batch):
-            _label_batch(teacher, batch, writer, rules)
+            _label_batch(teacher, batch, writer, rules, manifest["md_driver"] == "teacher")
             batch = []
     writer.labeling_seconds = time.perf_counter() - start_time
     writer.write(Path(out))
@@ -118,18 +119,33 @@ def label_chunk(out: str, chunk_id: int, batch_size: int = 32) -> dict[str, Any]
 
 
 def _label_batch(
-    teacher: Teacher, batch: list[tuple[int, Atoms]], writer: ChunkWriter, rules: RejectionRules
+    teacher: Teacher,
+    batch: list[tuple[int, Atoms]],
+    writer: ChunkWriter,
+    rules: RejectionRules,
+    driver_is_teacher: bool = False,
 ) -> None:
+    """Label, check and record ``batch``.
+
+    With ``driver_is_teacher``, frames that carry their MD driver's label (the frames along
+    the teacher's relaxations) keep it: the teacher already computed it.
+    """
+    labels: list[Label | None] = [
+        driver_label(atoms) if driver_is_teacher else None for _, atoms in batch
+    ]
+    todo = [(i, frame) for i, (frame, label) in enumerate(zip(batch, labels)) if label is None]
     try:
-        labels: list[Label | None] = list(teacher.label([atoms for _, atoms in batch]))
+        new_labels: list[Label | None] = list(teacher.label([atoms for _, (_, atoms) in todo]))
     except Exception:  # noqa: BLE001 - fall back to one by one to isolate the bad frame
-        labels = []
-        for frame_index, atoms in batch:
+        new_labels = []
+        for _, (frame_index, atoms) in todo:
             try:
-                labels.append(teacher.label_one(atoms))
+                new_labels.append(teacher.label_one(atoms))
             except Exception as error:  # noqa: BLE001
-                labels.append(None)
+                new_labels.append(None)
                 writer.reject(frame_index, f"teacher error: {type(error).__name__}: {error}")
+    for (position, _), label in zip(todo, new_labels, strict=True):
+        labels[position] = label
     for (frame_index, atoms), label in zip(batch, labels, strict=True):
         if label is None:
             continue

@@ -55,6 +55,7 @@ CORPUS_DEFAULTS: dict[str, Any] = {
     "max_seed_atoms": 24,
     "rarity_exponent": 0.5,
     "order_seed": 0,
+    "first_seed": 0,
     "relax_steps": 40,
     "fmax": 0.05,
     "start_strain": 0.03,
@@ -229,8 +230,8 @@ def frame_sources(recipe: dict, seeds: Sequence[str], elements: Sequence[str]) -
     """The corpus structure each frame started from, ``"source:ident"`` (or ``""``).
 
     Frames record their seed as ``"recipe_seed/sampler_position/frame_in_sampler"``; the
-    corpus sampler takes seed structure ``frame_in_sampler // len(plan)`` of its ordered
-    corpus, so the provenance is recomputed here rather than stored per frame.
+    corpus sampler takes seed structure ``first_seed + frame_in_sampler // len(plan)`` of its
+    ordered corpus, so the provenance is recomputed here rather than stored per frame.
 
     Args:
         recipe: The dataset manifest's recipe.
@@ -257,6 +258,7 @@ def frame_sources(recipe: dict, seeds: Sequence[str], elements: Sequence[str]) -
             float(options["rarity_exponent"]),
             int(options["order_seed"]),
         )
-        seed = ordered[(local // len(options["plan"])) % len(ordered)]
+        position_in_order = int(options["first_seed"]) + local // len(options["plan"])
+        seed = ordered[position_in_order % len(ordered)]
         out.append(f"{seed.source}:{seed.ident}")
     return out

@@ -54,7 +54,15 @@ from nanomlip.sampling.corpus import (
 from nanomlip.sampling.equilibrium import repeated_to, small_strain
 from nanomlip.sampling.geometry import crystal_is_sane, rattle, reduced_formula, tag
 from nanomlip.sampling.options import check_crystal_context, check_in_range, check_options
-from nanomlip.sampling.relaxation import bare_copy, relax_together, relaxation_trajectory
+from nanomlip.sampling.relaxation import (
+    INFO_DRIVER_LABEL,
+    attach_label,
+    bare_copy,
+    driver_label,
+    labelled_copy,
+    relax_together,
+    relaxation_trajectory,
+)
 from nanomlip.teachers import Labeler
 
 #: Low-index planes cut for surfaces, in the seed's lattice coordinates.
@@ -132,6 +140,7 @@ class CorpusSampler(LazyMDCalculator):
     max_seed_atoms: int
     rarity_exponent: float
     order_seed: int
+    first_seed: int
     relax_steps: int
     fmax: float
     start_strain: float
@@ -156,8 +165,9 @@ class CorpusSampler(LazyMDCalculator):
         )
 
     def make(self, rng: np.random.Generator, index: int) -> Atoms:
-        seed_index, entry = divmod(index, len(self.plan))
-        relaxed = self.relaxed(seed_index)
+        """Frame ``index``; a relaxation frame keeps the driver's label where it has one."""
+        local_seed, entry = divmod(index, len(self.plan))
+        relaxed = self.relaxed(self.first_seed + local_seed)
         kind = self.plan[entry]
         if kind == "relax":
             atoms = self._relax_frame(rng, relaxed, entry)
@@ -165,11 +175,14 @@ class CorpusSampler(LazyMDCalculator):
             atoms = self._surface(rng, relaxed.minimum.copy())
         else:
             atoms = getattr(self, f"_{kind}")(rng, self._supercell(relaxed.minimum))
+        label = driver_label(atoms) if kind == "relax" else None
         atoms.calc = None
+        atoms.info.pop(INFO_DRIVER_LABEL, None)
         atoms.info["source"] = relaxed.seed.source
         atoms.info["source_id"] = relaxed.seed.ident
         group = f"corpus:{reduced_formula(relaxed.seed.to_atoms().get_chemical_symbols())}"
-        return tag(atoms, f"real_{kind}", group)
+        atoms = tag(atoms, f"real_{kind}", group)  # wraps: forces and energy stay
+        return atoms if label is None else attach_label(atoms, label)
 
     # ------------------------------------------------------------------ relaxation
     def prepare(self, indices: Sequence[int]) -> None:
@@ -179,7 +192,8 @@ class CorpusSampler(LazyMDCalculator):
         each seed alone when its first frame is made). A batch that fails leaves its seeds
         to :meth:`relaxed`, so a bad seed's error is recorded against its own frames only.
         """
-        wanted = sorted({index // len(self.plan) for index in indices} - set(self._cache))
+        seeds = {self.first_seed + index // len(self.plan) for index in indices}
+        wanted = sorted(seeds - set(self._cache))
         if not wanted or self.md_labeler_factory is None:
             return
         if self._labeler is None:
@@ -235,6 +249,8 @@ class CorpusSampler(LazyMDCalculator):
         atoms = relaxed.trajectory[step].copy()
         if step in steps[:position]:  # a short trajectory: the same frame, moved a little
             atoms = rattle(rng, atoms, 0.02)
+        else:
+            atoms = labelled_copy(relaxed.trajectory[step])
         atoms.info["relax_step"] = step
         atoms.info["relax_steps"] = last
         return atoms
@@ -321,13 +337,21 @@ def langevin_snapshot(
     return snapshot if crystal_is_sane(snapshot) else atoms
 
 
+def _first_seed(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"sampler {name!r}: option 'first_seed' must be an int >= 0: {value!r}")
+    return value
+
+
 @register_sampler("corpus")
 def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> CorpusSampler:
     """The ``corpus`` sampler: frames around the real crystals of a corpus source.
 
     Options (defaults): ``source`` (``oqmd_icsd``), ``plan`` (4 relax, 2 strain, 2 rattle,
     vacancy, substitution, surface, md), ``max_seed_atoms`` (24), ``rarity_exponent`` (0.5),
-    ``order_seed`` (0), ``relax_steps`` (40), ``fmax`` (0.05 eV/Å), ``start_strain`` (0.03),
+    ``order_seed`` (0), ``first_seed`` (0: the corpus position of the first seed, so that
+    a later dataset continues where an earlier one of the same order stopped),
+    ``relax_steps`` (40), ``fmax`` (0.05 eV/Å), ``start_strain`` (0.03),
     ``start_rattle`` (0.05 Å), ``max_strain`` (0.06), ``max_rattle`` (0.2 Å), ``md_steps`` (30).
     """
     name = "corpus"
@@ -352,6 +376,7 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
         max_seed_atoms=steps["max_seed_atoms"],
         rarity_exponent=check_in_range(name, "rarity_exponent", options["rarity_exponent"], 0, 2),
         order_seed=int(options["order_seed"]),
+        first_seed=_first_seed(name, options["first_seed"]),
         relax_steps=steps["relax_steps"],
         fmax=check_in_range(name, "fmax", options["fmax"], 1e-4, 10),
         start_strain=check_in_range(name, "start_strain", options["start_strain"], 0, 0.2),

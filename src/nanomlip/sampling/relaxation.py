@@ -7,9 +7,12 @@ the last one again, as the ``corpus`` sampler has always kept them.
 :func:`relax_together` moves many structures with one batched teacher call per step
 (:data:`nanomlip.teachers.Labeler`) instead of one call per structure and step: a
 teacher's cost on a small cell is mostly fixed overhead, so a chunk's eight seeds relax in
-about the time of one. Each structure keeps its own optimiser state and stops at its own
-convergence, so the trajectories are those of :func:`relaxation_trajectory` to the
-rounding of the batched evaluation.
+about the time of one when the cost is fixed overhead (on a CPU it is mostly per atom).
+Each structure keeps its own optimiser state and stops at its own convergence, so the
+trajectories are those of :func:`relaxation_trajectory` to the rounding of the batched
+evaluation. Its frames keep the driver's label as a ``SinglePointCalculator``
+(:func:`driver_label`): where the driver is the teacher, frames along a trajectory need no
+second teacher call.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from nanomlip.teachers import Labeler
+from nanomlip.teachers import Label, Labeler
+
+#: ``atoms.info`` key of a frame whose calculator holds the MD driver's label.
+INFO_DRIVER_LABEL = "driver_label"
 
 
 def bare_copy(atoms: Atoms) -> Atoms:
@@ -80,14 +86,14 @@ def relax_together(
 
     moving = [atoms.copy() for atoms in starts]
     optimizers = [FIRE(FrechetCellFilter(atoms), logfile=None) for atoms in moving]
-    frames = [[atoms.copy()] for atoms in starts]
     active = list(range(len(moving)))
     _attach_labels([moving[i] for i in active], labeler)
+    frames = [[labelled_copy(atoms)] for atoms in moving]  # the start
     for optimizer in optimizers:
         optimizer.fmax = fmax
     while active:
         for i in active:
-            frames[i].append(bare_copy(moving[i]))
+            frames[i].append(labelled_copy(moving[i]))
         active = [
             i
             for i in active
@@ -100,13 +106,50 @@ def relax_together(
         if active:
             _attach_labels([moving[i] for i in active], labeler)
     for trajectory, atoms in zip(frames, moving, strict=True):
-        trajectory.append(bare_copy(atoms))
+        trajectory.append(labelled_copy(atoms))
     return frames
+
+
+def labelled_copy(atoms: Atoms) -> Atoms:
+    """:func:`bare_copy` that keeps the label ``atoms``' single-point calculator holds."""
+    copy = bare_copy(atoms)
+    label = driver_label(atoms)
+    return copy if label is None else attach_label(copy, label)
+
+
+def attach_label(atoms: Atoms, label: Label) -> Atoms:
+    """Give ``atoms`` a single-point calculator holding ``label``, marked as the driver's."""
+    results = {"energy": label.energy, "forces": label.forces}
+    if label.stress is not None:
+        results["stress"] = label.stress
+    if label.energies is not None:
+        results["energies"] = label.energies
+    atoms.calc = SinglePointCalculator(atoms, **results)
+    atoms.info[INFO_DRIVER_LABEL] = True
+    return atoms
+
+
+def driver_label(atoms: Atoms) -> Label | None:
+    """The MD driver's label that a frame carries (:func:`attach_label`), else ``None``.
+
+    ``None`` too when the frame moved after it was labelled (positions or cell changed).
+    """
+    calc = atoms.calc
+    if not atoms.info.get(INFO_DRIVER_LABEL) or not isinstance(calc, SinglePointCalculator):
+        return None
+    if calc.check_state(atoms):
+        return None
+    results = calc.results
+    stress = results.get("stress")
+    return Label(
+        energy=float(results["energy"]),
+        forces=results["forces"],
+        stress=stress if atoms.pbc.all() and stress is not None else None,
+        energies=results.get("energies"),
+    )
 
 
 def _attach_labels(structures: list[Atoms], labeler: Labeler) -> None:
     """Give each structure a single-point calculator holding its label."""
     for atoms, label in zip(structures, labeler(structures), strict=True):
-        atoms.calc = SinglePointCalculator(
-            atoms, energy=label.energy, forces=label.forces, stress=label.stress
-        )
+        attach_label(atoms, label)
