@@ -179,6 +179,28 @@ def test_amorphous_works_for_all_elements_with_md():
     assert min_ratio(atoms) >= MIN_COVALENT_FACTOR
 
 
+def test_hot_md_keeps_the_last_frame_a_refusing_driver_accepted():
+    from ase.calculators.calculator import Calculator, all_changes
+
+    from nanomlip.sampling.hot_md import MDSettings, hot_md
+
+    class RefusesAfterTwoCalls(Calculator):
+        implemented_properties = ["energy", "forces"]
+
+        def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            self.calls = getattr(self, "calls", 0) + 1
+            if self.calls > 2:
+                raise ValueError("atoms 0 and 1 overlap")
+            self.results = {"energy": 0.0, "forces": np.zeros((len(atoms), 3))}
+
+    atoms = make("amorphous", 1, 1, SamplerContext(elements=ELEMENTS, max_atoms=16))
+    settings = MDSettings(temperature=300.0, steps=10, timestep=0.5, friction=0.02)
+    positions, done = hot_md(atoms, RefusesAfterTwoCalls(), settings, seed=0)
+    assert done == 1 and positions.shape == atoms.positions.shape
+    assert np.all(np.isfinite(positions))
+
+
 def test_close_contacts_are_repulsive():
     context = SamplerContext(elements=ELEMENTS, max_atoms=64)
     sampler = contacts.build_close_contacts(context, {})

@@ -81,7 +81,10 @@ def hot_md(
     )
     last, done = atoms.positions.copy(), 0
     for _ in range(settings.steps):
-        dynamics.run(1)
+        try:
+            dynamics.run(1)
+        except Exception:  # noqa: BLE001 - a driver refusing a collapsed frame: keep the last
+            break
         if not distances_are_sane(work):
             break
         last, done = work.positions.copy(), done + 1
