@@ -35,6 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-energy", type=float, default=50.0, help="reject |E|/atom above, eV")
     parser.add_argument("--max-stress", type=float, default=500.0, help="reject above, GPa")
     parser.add_argument("--max-chunks", type=int, help="stop after this many chunks")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device of the teacher and the MD drivers, e.g. cuda (a dataset may be "
+        "resumed on another device)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(handler=run)
 
@@ -74,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         max_chunks=args.max_chunks,
         fast_driver=args.fast_driver,
+        device=args.device,
     )
     rejected = ", ".join(f"{n} {reason}" for reason, n in report.rejected.items()) or "none"
     if report.reused_chunks:

@@ -32,7 +32,7 @@ from nanomlip.data.store import (
 )
 from nanomlip.labeling.executor import progress_bar, run_chunk_jobs
 from nanomlip.labeling.rejection import RejectionRules
-from nanomlip.labeling.workers import label_chunk
+from nanomlip.labeling.workers import label_chunk_on
 from nanomlip.sampling import FrameGenerator, Recipe
 from nanomlip.teachers import Teacher, calculator_factory, load_teacher
 
@@ -173,6 +173,7 @@ def run_labeling(
     progress: bool = True,
     max_chunks: int | None = None,
     fast_driver: str = "none",
+    device: str = "cpu",
 ) -> LabelingReport:
     """Label every missing chunk of ``out`` and report throughput.
 
@@ -192,6 +193,8 @@ def run_labeling(
         max_chunks: Label at most this many chunks (for benchmarks and tests).
         fast_driver: Cheap calculator for the MD snapshots of real crystals (``none``,
             ``teacher`` or a teacher spec).
+        device: Torch device of the teacher and the MD drivers (``cpu``, ``cuda``). Not part
+            of the job: a dataset may be resumed on another device.
     """
     out_path = Path(out)
     rules = rules or RejectionRules()
@@ -209,7 +212,13 @@ def run_labeling(
     start = time.perf_counter()
     try:
         run_chunk_jobs(
-            label_chunk, (str(out_path),), todo, workers, tally.record, scheduler, dask_address
+            label_chunk_on,
+            (str(out_path), device),
+            todo,
+            workers,
+            tally.record,
+            scheduler,
+            dask_address,
         )
     finally:
         if bar is not None:

@@ -31,34 +31,35 @@ from nanomlip.teachers import (
     load_teacher,
 )
 
-_TEACHERS: dict[str, Teacher] = {}
-_STATES: dict[str, tuple[Teacher, FrameGenerator, dict[str, Any]]] = {}
+_TEACHERS: dict[tuple[str, str], Teacher] = {}
+_STATES: dict[tuple[str, str], tuple[Teacher, FrameGenerator, dict[str, Any]]] = {}
 
 
-def cached_teacher(spec: str) -> Teacher:
-    """The teacher of ``spec``, loaded once per process."""
-    if spec not in _TEACHERS:
-        _TEACHERS[spec] = load_teacher(spec)
-    return _TEACHERS[spec]
+def cached_teacher(spec: str, device: str = "cpu") -> Teacher:
+    """The teacher of ``spec`` on ``device``, loaded once per process."""
+    if (spec, device) not in _TEACHERS:
+        _TEACHERS[spec, device] = load_teacher(spec, device=device)
+    return _TEACHERS[spec, device]
 
 
-def frame_generator(manifest: dict[str, Any], teacher: Teacher) -> FrameGenerator:
-    """The frame generator of a dataset manifest, with its MD drivers resolved.
+def frame_generator(
+    manifest: dict[str, Any], teacher: Teacher, device: str = "cpu"
+) -> FrameGenerator:
+    """The frame generator of a dataset manifest, with its MD drivers resolved on ``device``.
 
     Datasets made before ``fast_driver`` existed have no such key: it means ``none``.
     """
+    md_driver, fast_driver = manifest["md_driver"], manifest.get("fast_driver", "none")
     return FrameGenerator(
         parse_recipe(manifest["recipe"]),
         teacher.elements,
-        md_calculator=calculator_factory(manifest["md_driver"], teacher, "--md-driver"),
-        fast_calculator=calculator_factory(
-            manifest.get("fast_driver", "none"), teacher, "--fast-driver"
-        ),
-        md_labeler=labeler_factory(manifest["md_driver"], teacher, "--md-driver"),
+        md_calculator=calculator_factory(md_driver, teacher, "--md-driver", device),
+        fast_calculator=calculator_factory(fast_driver, teacher, "--fast-driver", device),
+        md_labeler=labeler_factory(md_driver, teacher, "--md-driver", device),
     )
 
 
-def worker_state(out: str) -> tuple[Teacher, FrameGenerator, dict[str, Any]]:
+def worker_state(out: str, device: str = "cpu") -> tuple[Teacher, FrameGenerator, dict[str, Any]]:
     """Teacher, frame generator and manifest of a dataset, loaded once per process.
 
     The process keeps freed memory in the heap from the start (labelled frames are small;
@@ -66,16 +67,21 @@ def worker_state(out: str) -> tuple[Teacher, FrameGenerator, dict[str, Any]]:
     (SevenNet-0 2.9x), and before, only what came after a process's first student-driven
     MD snapshot had it.
     """
-    if out not in _STATES:
+    if (out, device) not in _STATES:
         allocator.prepare_for(0)
         manifest = json.loads((Path(out) / "manifest.json").read_text())
-        teacher = cached_teacher(manifest["teacher"]["spec"])
-        _STATES[out] = (teacher, frame_generator(manifest, teacher), manifest)
-    return _STATES[out]
+        teacher = cached_teacher(manifest["teacher"]["spec"], device)
+        _STATES[out, device] = (teacher, frame_generator(manifest, teacher, device), manifest)
+    return _STATES[out, device]
 
 
-def label_chunk(out: str, chunk_id: int, batch_size: int = 32) -> dict[str, Any]:
+def label_chunk(
+    out: str, chunk_id: int, batch_size: int = 32, device: str = "cpu"
+) -> dict[str, Any]:
     """Generate, label, check and write one chunk. Safe to run twice (same result).
+
+    ``device`` is where the teacher and the MD drivers run (``cpu``, ``cuda``); the frames
+    are the same, the labels equal to float32 rounding.
 
     The samplers first do the chunk's shared work at once (batched relaxations), then
     frames are labelled ``batch_size`` at a time (:meth:`Teacher.label` batches them).
@@ -85,7 +91,7 @@ def label_chunk(out: str, chunk_id: int, batch_size: int = 32) -> dict[str, Any]
         "seconds": wall time}``.
     """
     start_time = time.perf_counter()
-    teacher, generator, manifest = worker_state(out)
+    teacher, generator, manifest = worker_state(out, device)
     rules = RejectionRules(**manifest["rejection_rules"])
     chunk_size = manifest["chunk_size"]
     first, last = chunk_id * chunk_size, min((chunk_id + 1) * chunk_size, len(generator))
@@ -116,6 +122,11 @@ def label_chunk(out: str, chunk_id: int, batch_size: int = 32) -> dict[str, Any]
         "rejected": dict(Counter(reason.split(":")[0] for _, reason in writer.rejected)),
         "seconds": writer.labeling_seconds,
     }
+
+
+def label_chunk_on(out: str, device: str, chunk_id: int) -> dict[str, Any]:
+    """:func:`label_chunk` on ``device``, in the ``job(*args, chunk_id)`` form executors call."""
+    return label_chunk(out, chunk_id, device=device)
 
 
 def _label_batch(
