@@ -43,6 +43,18 @@ def test_extxyz_db_and_dataset_give_the_same_frames(tmp_path, emt_frames):
     assert read[1].info["source"].endswith("ds, frame 1")
 
 
+def test_a_teachers_per_atom_energies_travel_with_the_frames(tmp_path):
+    atoms = _with_labels(bulk("Cu", "fcc", a=3.6).repeat(2), energy=-8.0)
+    atoms.calc.results["energies"] = np.full(len(atoms), -1.0)
+    plain = _with_labels(bulk("Cu", "fcc", a=3.6), energy=-1.0)
+    write_labelled_frames(tmp_path / "ds", [atoms, plain], {"spec": "sevennet:x"})
+    first, second = read_labelled_frames(tmp_path / "ds")
+    np.testing.assert_allclose(first.calc.results["energies"], -1.0)
+    assert "energies" not in second.calc.results  # none given: none invented
+    write_labelled_frames(tmp_path / "again", [first, second], {"spec": "sevennet:x"})
+    assert "energies" in read_labelled_frames(tmp_path / "again")[0].calc.results
+
+
 def test_a_folder_of_files_and_info_keys_with_a_virial(tmp_path):
     atoms = bulk("Cu", cubic=True)
     atoms.info["REF_energy"] = -3.0

@@ -128,6 +128,9 @@ def _checked_frame(raw: Atoms, where: str, supported: Sequence[int] | None) -> A
     results: dict[str, Any] = {"energy": energy, "free_energy": energy, "forces": forces}
     if stress is not None:
         results["stress"] = stress
+    energies = atomic_energies(raw)
+    if energies is not None:
+        results["energies"] = energies
     atoms.calc = SinglePointCalculator(atoms, **results)
     for key in ("category", "group"):
         if key in raw.info:
@@ -170,6 +173,21 @@ def frame_labels(raw: Atoms, where: str) -> tuple[float, np.ndarray, np.ndarray 
         if value is not None and not np.all(np.isfinite(value)):
             raise UserDataError(f"{where}: {name} is not finite (NaN/inf)")
     return energy, forces, stress
+
+
+def atomic_energies(raw: Atoms) -> np.ndarray | None:
+    """Per-atom energies (eV, shape ``(N,)``) a frame's labels carry, else ``None``.
+
+    A teacher's per-atom energies (SevenNet's) travel with nanomlip datasets and extxyz
+    ``energies`` results; the trainer's per-atom energy term uses them. Values of the wrong
+    shape or not finite count as absent.
+    """
+    results = raw.calc.results if raw.calc is not None else {}
+    values = results.get("energies")
+    if values is None:
+        return None
+    values = np.asarray(values, dtype=float).reshape(-1)
+    return values if values.shape == (len(raw),) and np.all(np.isfinite(values)) else None
 
 
 def _first(mapping: Any, keys: Sequence[str]) -> Any:
