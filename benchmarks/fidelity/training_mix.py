@@ -1,11 +1,11 @@
-"""One labelled dataset from several, without the compositions an earlier run held out.
+r"""One labelled dataset from several, without the compositions an earlier run held out.
 
 A model fine-tuned further (nano-5.1 -> its successor) is compared with its parent on the
 parent's held-out compositions; those must stay unseen by the successor too, in every
 dataset it trains on (distill-v7 continues v5's corpus and meets the same formulas again).
 
-    python benchmarks/fidelity/training_mix.py --data datasets/distill-v5 \\
-        --data datasets/distill-v7 --data datasets/distill-v6 \\
+    python benchmarks/fidelity/training_mix.py --data datasets/distill-v5 \
+        --data datasets/distill-v7 --data datasets/distill-v6 \
         --exclude-run runs/nano-5.1 --out /tmp/mix
     nanomlip finetune --data /tmp/mix --model nano-5.1 --replay-data datasets/distill-v4 ...
 
