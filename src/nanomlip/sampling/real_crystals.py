@@ -246,9 +246,8 @@ class CorpusSampler(LazyMDCalculator):
         steps = [round(k / max(len(slots) - 1, 1) * last) for k in range(len(slots))]
         position = slots.index(entry)
         step = steps[position]
-        atoms = relaxed.trajectory[step].copy()
         if step in steps[:position]:  # a short trajectory: the same frame, moved a little
-            atoms = rattle(rng, atoms, 0.02)
+            atoms = rattle(rng, relaxed.trajectory[step].copy(), 0.02)
         else:
             atoms = labelled_copy(relaxed.trajectory[step])
         atoms.info["relax_step"] = step

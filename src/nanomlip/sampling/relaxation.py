@@ -5,9 +5,9 @@ frames: the start, the start again (ASE's observer at step 0), every step's stru
 the last one again, as the ``corpus`` sampler has always kept them.
 
 :func:`relax_together` moves many structures with one batched teacher call per step
-(:data:`nanomlip.teachers.Labeler`) instead of one call per structure and step: a
-teacher's cost on a small cell is mostly fixed overhead, so a chunk's eight seeds relax in
-about the time of one when the cost is fixed overhead (on a CPU it is mostly per atom).
+(:data:`nanomlip.teachers.Labeler`) instead of one call per structure and step. Where a
+teacher's cost on a small cell is mostly fixed overhead (a GPU), a chunk's eight seeds relax
+in about the time of one; on one CPU thread the cost is per atom and batching is neutral.
 Each structure keeps its own optimiser state and stops at its own convergence, so the
 trajectories are those of :func:`relaxation_trajectory` to the rounding of the batched
 evaluation. Its frames keep the driver's label as a ``SinglePointCalculator``
