@@ -207,3 +207,23 @@ def test_a_base_without_validation_split_gets_unreplayed_forgetting_frames(
     assert second["prepared"]["forget_source"] == FORGET_FROM_UNREPLAYED
     assert second["prepared"]["n_forget"] == 8 and "forgetting" in second
     assert "not replayed here" in (tmp_path / "b" / "finetune_report.md").read_text()
+
+
+def test_a_model_of_several_datasets_replays_the_first(monkeypatch, tmp_path, emt_frames):
+    import nanomlip
+    from nanomlip.distill import finetune as finetune_module
+    from nanomlip.distill.data import write_labelled_frames
+    from nanomlip.models.checkpoint import training_datasets
+
+    for name in ("distill-a", "distill-b"):
+        frames = emt_frames("Cu", 2, seed=3)
+        write_labelled_frames(tmp_path / "datasets" / name, frames, {"spec": EMT_SPEC})
+    monkeypatch.setattr(finetune_module, "REPOSITORY_ROOT", tmp_path)
+    model = nanomlip.build_model("nano-xs")
+    model.metadata = {**model.metadata, "dataset": "distill-a+distill-b"}
+    assert training_datasets(model.metadata) == ["distill-a", "distill-b"]
+    root = finetune_module.replay_root(model, FinetuneOptions(model="unused"))
+    assert root == tmp_path / "datasets" / "distill-a"
+    model.metadata["dataset"] = "distill-c+distill-a"  # a primary that is not there is named
+    with pytest.raises(FileNotFoundError, match="distill-c"):
+        finetune_module.replay_root(model, FinetuneOptions(model="unused"))

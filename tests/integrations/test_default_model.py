@@ -9,6 +9,7 @@ from ase.build import bulk, molecule
 from nanomlip import NanoCalculator
 from nanomlip.integrations.ase_calculator import DEFAULT_MODEL
 from nanomlip.models import registry
+from nanomlip.models.checkpoint import training_datasets
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
@@ -22,9 +23,10 @@ def test_default_model_is_shipped_with_its_provenance(calculator):
     assert DEFAULT_MODEL in registry.registered_models()
     metadata = calculator.metadata
     assert metadata["teacher"] == "sevennet:7net-mf-0@PBE"
-    # the dataset it was distilled from is committed beside the code
-    assert metadata["dataset"].startswith("distill-")
-    assert (DATASETS / metadata["dataset"] / "manifest.json").is_file()
+    # the datasets it was distilled from are committed beside the code
+    names = training_datasets(metadata)
+    assert names and all(name.startswith("distill-") for name in names)
+    assert all((DATASETS / name / "manifest.json").is_file() for name in names)
     assert metadata["nanomlip_version"]
     assert metadata["cutoff"] == pytest.approx(5.0)
     assert len(calculator.species) >= 89  # every element of its training data

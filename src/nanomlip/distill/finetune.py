@@ -50,7 +50,7 @@ from nanomlip.distill.run_folder import write_json
 from nanomlip.distill.stats import reference_energies
 from nanomlip.distill.trainer import MODEL, make_trainer
 from nanomlip.distill.user_data import check_consistent_units, read_labelled_frames
-from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint
+from nanomlip.models.checkpoint import load_checkpoint, save_checkpoint, training_datasets
 from nanomlip.models.nano import NanoModel
 from nanomlip.models.registry import DEFAULT_MODEL, load_model
 from nanomlip.schema import ENERGY_MAE, FORCES_MAE, STRESS_MAE, ErrorMetrics
@@ -72,7 +72,7 @@ class FinetuneOptions:
         model: Starting model: checkpoint path or registered name.
         replay: Share of the training frames drawn from the distillation data, in [0, 1).
         replay_data: Distillation dataset to replay from (``None``: ``datasets/<name>``
-            of the model's metadata in this source checkout).
+            of the model's metadata in this source checkout, the first of several).
         refit_references: Refit per-element reference energies to the new data; ``None``
             does it when the data's source differs from the model's teacher.
         source: Name of the data's level of theory (provenance), e.g. ``vasp-pbe``;
@@ -152,7 +152,9 @@ def replay_root(model: NanoModel, options: FinetuneOptions) -> Path:
     if options.replay_data:
         root = Path(options.replay_data)
     else:
-        name = (model.metadata or {}).get("dataset")
+        # a model trained on several datasets replays its primary one, the first named
+        names = training_datasets(model.metadata or {})
+        name = names[0] if names else None
         root = REPOSITORY_ROOT / "datasets" / str(name)
         if not name or not (root / MANIFEST).is_file():
             raise FileNotFoundError(

@@ -43,6 +43,17 @@ PROVENANCE_FIELDS = (
 )
 
 
+#: Joins the names of several committed datasets in ``metadata["dataset"]`` of a model trained on
+#: their union (``"distill-v5+distill-v7"``); the first is the one replayed against forgetting.
+DATASET_SEPARATOR = "+"
+
+
+def training_datasets(metadata: dict[str, Any]) -> list[str]:
+    """Names of the datasets a model was trained on, primary first (empty when none)."""
+    name = metadata.get("dataset")
+    return [part for part in str(name).split(DATASET_SEPARATOR) if part] if name else []
+
+
 class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt, truncated or incompatible."""
 
