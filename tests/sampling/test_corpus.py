@@ -80,6 +80,13 @@ def test_ordered_corpus_keeps_only_the_teachers_elements(small_db):
         ordered_corpus(f"ase_db:{small_db}", 24, ("Fe",), 0.5, 0)
 
 
+def test_max_species_keeps_the_elemental_solids(small_db):
+    seeds = ordered_corpus(f"ase_db:{small_db}", 24, ("Na", "Cl", "Cu", "Au"), 0.5, 0, 1)
+    assert [s.ident.split(":")[1] for s in seeds] == ["Cu-fcc"]
+    with pytest.raises(CorpusError, match="at most 1 elements"):
+        ordered_corpus(f"ase_db:{small_db}", 24, ("Na", "Cl"), 0.5, 0, 1)
+
+
 def test_the_shipped_oqmd_corpus_when_installed():
     pytest.importorskip("ase")
     try:

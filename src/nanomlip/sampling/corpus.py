@@ -63,6 +63,7 @@ CORPUS_DEFAULTS: dict[str, Any] = {
     "rarity_exponent": 0.5,
     "order_seed": 0,
     "first_seed": 0,
+    "max_species": 0,
     "relax_steps": 40,
     "fmax": 0.05,
     "start_strain": 0.03,
@@ -259,18 +260,32 @@ def seed_order(weights: np.ndarray, order_seed: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def ordered_corpus(
-    source: str, max_atoms: int, elements: tuple[str, ...], exponent: float, order_seed: int
+    source: str,
+    max_atoms: int,
+    elements: tuple[str, ...],
+    exponent: float,
+    order_seed: int,
+    max_species: int = 0,
 ) -> tuple[SeedStructure, ...]:
     """The seeds of ``source`` made only of ``elements``, in their weighted random order.
 
-    Cached per process: labelling workers read a source once.
+    ``max_species`` > 0 keeps only the seeds of at most that many elements (1: the elemental
+    solids). Cached per process: labelling workers read a source once.
     """
     from ase.data import atomic_numbers
 
     known = {atomic_numbers[symbol] for symbol in elements}
-    seeds = [s for s in read_corpus(source, max_atoms) if set(s.numbers.tolist()) <= known]
+    seeds = [
+        s
+        for s in read_corpus(source, max_atoms)
+        if set(s.numbers.tolist()) <= known
+        and (max_species <= 0 or len(set(s.numbers.tolist())) <= max_species)
+    ]
     if not seeds:
-        raise CorpusError(f"no structure of {source!r} is made only of the teacher's elements")
+        limit = f" of at most {max_species} elements" if max_species > 0 else ""
+        raise CorpusError(
+            f"no structure of {source!r}{limit} is made only of the teacher's elements"
+        )
     order = seed_order(rarity_weights(seeds, exponent), order_seed)
     return tuple(seeds[i] for i in order)
 
@@ -306,6 +321,7 @@ def frame_sources(recipe: dict, seeds: Sequence[str], elements: Sequence[str]) -
             known,
             float(options["rarity_exponent"]),
             int(options["order_seed"]),
+            int(options["max_species"]),
         )
         position_in_order = int(options["first_seed"]) + local // len(options["plan"])
         seed = ordered[position_in_order % len(ordered)]

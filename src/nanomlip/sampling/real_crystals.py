@@ -141,6 +141,7 @@ class CorpusSampler(LazyMDCalculator):
     rarity_exponent: float
     order_seed: int
     first_seed: int
+    max_species: int
     relax_steps: int
     fmax: float
     start_strain: float
@@ -162,6 +163,7 @@ class CorpusSampler(LazyMDCalculator):
             tuple(self.context.elements),
             self.rarity_exponent,
             self.order_seed,
+            self.max_species,
         )
 
     def make(self, rng: np.random.Generator, index: int) -> Atoms:
@@ -350,7 +352,7 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
     vacancy, substitution, surface, md), ``max_seed_atoms`` (24), ``rarity_exponent`` (0.5),
     ``order_seed`` (0), ``first_seed`` (0: the corpus position of the first seed, so that
     a later dataset continues where an earlier one of the same order stopped),
-    ``relax_steps`` (40), ``fmax`` (0.05 eV/Å), ``start_strain`` (0.03),
+    ``max_species`` (0: any; 1 keeps the elemental solids only), ``relax_steps`` (40), ``fmax`` (0.05 eV/Å), ``start_strain`` (0.03),
     ``start_rattle`` (0.05 Å), ``max_strain`` (0.06), ``max_rattle`` (0.2 Å), ``md_steps`` (30).
     """
     name = "corpus"
@@ -366,6 +368,12 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
             else f"sampler {name!r}: option 'plan' is empty"
         )
     steps = {key: int(options[key]) for key in ("max_seed_atoms", "relax_steps", "md_steps")}
+    max_species = options["max_species"]
+    if isinstance(max_species, bool) or not isinstance(max_species, int) or max_species < 0:
+        raise ValueError(
+            f"sampler {name!r}: option 'max_species' must be an int >= 0 (0: any), "
+            f"got {max_species!r}"
+        )
     if min(steps.values()) < 1:
         raise ValueError(f"sampler {name!r}: {sorted(steps)} must all be >= 1, got {steps}")
     return CorpusSampler(
@@ -376,6 +384,7 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
         rarity_exponent=check_in_range(name, "rarity_exponent", options["rarity_exponent"], 0, 2),
         order_seed=int(options["order_seed"]),
         first_seed=_first_seed(name, options["first_seed"]),
+        max_species=max_species,
         relax_steps=steps["relax_steps"],
         fmax=check_in_range(name, "fmax", options["fmax"], 1e-4, 10),
         start_strain=check_in_range(name, "start_strain", options["start_strain"], 0, 0.2),
