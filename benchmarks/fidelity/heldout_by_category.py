@@ -1,4 +1,4 @@
-"""The original frames (with their sampler categories) of a fine-tune's held-out compositions.
+r"""The original frames (with their sampler categories) of a fine-tune's held-out compositions.
 
 ``nanomlip finetune`` writes its held-out frames as category ``user``; this script takes the
 held-out groups of a run and writes the same frames from the source dataset, categories kept,

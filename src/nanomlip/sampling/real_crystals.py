@@ -352,8 +352,9 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
     vacancy, substitution, surface, md), ``max_seed_atoms`` (24), ``rarity_exponent`` (0.5),
     ``order_seed`` (0), ``first_seed`` (0: the corpus position of the first seed, so that
     a later dataset continues where an earlier one of the same order stopped),
-    ``max_species`` (0: any; 1 keeps the elemental solids only), ``relax_steps`` (40), ``fmax`` (0.05 eV/Å), ``start_strain`` (0.03),
-    ``start_rattle`` (0.05 Å), ``max_strain`` (0.06), ``max_rattle`` (0.2 Å), ``md_steps`` (30).
+    ``max_species`` (0: any; 1 keeps the elemental solids only), ``relax_steps`` (40),
+    ``fmax`` (0.05 eV/Å), ``start_strain`` (0.03), ``start_rattle`` (0.05 Å),
+    ``max_strain`` (0.06), ``max_rattle`` (0.2 Å), ``md_steps`` (30).
     """
     name = "corpus"
     options = check_options(name, options, CORPUS_DEFAULTS)
