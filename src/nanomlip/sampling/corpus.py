@@ -278,8 +278,8 @@ def ordered_corpus(
     seeds = [
         s
         for s in read_corpus(source, max_atoms)
-        if set(s.numbers.tolist()) <= known
-        and (max_species <= 0 or len(set(s.numbers.tolist())) <= max_species)
+        if (species := set(s.numbers.tolist())) <= known
+        and (max_species <= 0 or len(species) <= max_species)
     ]
     if not seeds:
         limit = f" of at most {max_species} elements" if max_species > 0 else ""

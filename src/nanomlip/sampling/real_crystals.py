@@ -338,9 +338,9 @@ def langevin_snapshot(
     return snapshot if crystal_is_sane(snapshot) else atoms
 
 
-def _first_seed(name: str, value: Any) -> int:
+def _non_negative_int(name: str, option: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"sampler {name!r}: option 'first_seed' must be an int >= 0: {value!r}")
+        raise ValueError(f"sampler {name!r}: option {option!r} must be an int >= 0: {value!r}")
     return value
 
 
@@ -369,12 +369,6 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
             else f"sampler {name!r}: option 'plan' is empty"
         )
     steps = {key: int(options[key]) for key in ("max_seed_atoms", "relax_steps", "md_steps")}
-    max_species = options["max_species"]
-    if isinstance(max_species, bool) or not isinstance(max_species, int) or max_species < 0:
-        raise ValueError(
-            f"sampler {name!r}: option 'max_species' must be an int >= 0 (0: any), "
-            f"got {max_species!r}"
-        )
     if min(steps.values()) < 1:
         raise ValueError(f"sampler {name!r}: {sorted(steps)} must all be >= 1, got {steps}")
     return CorpusSampler(
@@ -384,8 +378,8 @@ def build_corpus_sampler(context: SamplerContext, options: dict[str, Any]) -> Co
         max_seed_atoms=steps["max_seed_atoms"],
         rarity_exponent=check_in_range(name, "rarity_exponent", options["rarity_exponent"], 0, 2),
         order_seed=int(options["order_seed"]),
-        first_seed=_first_seed(name, options["first_seed"]),
-        max_species=max_species,
+        first_seed=_non_negative_int(name, "first_seed", options["first_seed"]),
+        max_species=_non_negative_int(name, "max_species", options["max_species"]),
         relax_steps=steps["relax_steps"],
         fmax=check_in_range(name, "fmax", options["fmax"], 1e-4, 10),
         start_strain=check_in_range(name, "start_strain", options["start_strain"], 0, 0.2),
