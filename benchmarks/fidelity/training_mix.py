@@ -80,9 +80,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, action="append", required=True)
     parser.add_argument("--exclude-run", type=Path, action="append", default=[])
     parser.add_argument("--chunks", action="append", default=[], metavar="DATASET=START:STOP")
-    parser.add_argument(
-        "--train-split-of", action="append", default=[], metavar="DATASET=MODEL"
-    )
+    parser.add_argument("--train-split-of", action="append", default=[], metavar="DATASET=MODEL")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     teachers = {read_manifest(path)["teacher"]["spec"] for path in args.data}
