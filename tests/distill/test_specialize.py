@@ -17,7 +17,7 @@ from ase.io import read, write
 
 import nanomlip
 from nanomlip.distill import selection as S
-from nanomlip.distill.specialize import SpecializeOptions, specialize
+from nanomlip.distill.specialize import SpecializeOptions, selection_shortfall, specialize
 from nanomlip.models.checkpoint import load_checkpoint
 
 EMT_SPEC = "ase:ase.calculators.emt:EMT"
@@ -192,3 +192,21 @@ def test_a_run_made_before_an_option_existed_resumes_with_its_old_value(universa
     specialize([_cu()], tmp_path / "run", _options(universal))  # resumes: same options
     with pytest.raises(ValueError, match="continue_md"):
         specialize([_cu()], tmp_path / "run", _options(universal, continue_md=True))
+
+
+def test_selection_shortfall_names_what_to_change():
+    """One condition of 100 steps sampled every 10 leaves 2 candidates beside 8 test frames."""
+    options = SpecializeOptions(
+        teacher=EMT_SPEC,
+        temperatures_K=[1000.0],
+        md_steps=100,
+        sample_every=10,
+        test_frames=8,
+        select_frames=8,
+    )
+    message = selection_shortfall(options, num_structures=1)
+    assert "10 MD candidates" in message and "only 2 are left" in message
+    assert "--md-steps" in message
+    assert selection_shortfall(options, num_structures=2) == ""  # 20 candidates: 12 left
+    longer = SpecializeOptions(**{**options.__dict__, "md_steps": 300})
+    assert selection_shortfall(longer, num_structures=1) == ""

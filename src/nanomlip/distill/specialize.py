@@ -33,6 +33,7 @@ import contextlib
 import json
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -151,6 +152,25 @@ class SpecializeOptions:
             for e in self.strains
             for p in pressures
         ]
+
+
+def selection_shortfall(options: SpecializeOptions, num_structures: int) -> str:
+    """Why a round cannot select ``select_frames`` frames beside its test frames ('' if it can).
+
+    A round's MD yields ``md_steps // sample_every`` candidates per condition (step 0 is not
+    one); the ``test_frames`` are drawn first and never selected again.
+    """
+    conditions = len(options.conditions(num_structures))
+    per_condition = options.md_steps // options.sample_every
+    left = conditions * per_condition - options.test_frames
+    if left >= options.select_frames:
+        return ""
+    return (
+        f"a round yields {conditions * per_condition} MD candidates ({conditions} condition(s) x "
+        f"{per_condition}); after the {options.test_frames} test frames only {max(left, 0)} are "
+        f"left to select, fewer than select_frames={options.select_frames}: raise --md-steps, "
+        "lower --sample-every or --test-frames, or add temperatures/strains"
+    )
 
 
 # ------------------------------------------------------------------ the phases
@@ -437,6 +457,9 @@ def specialize(
     from nanomlip.teachers.spec import load_teacher
 
     options.validate()
+    shortfall = selection_shortfall(options, len(structures))
+    if shortfall:
+        warnings.warn(shortfall, stacklevel=2)
     run = Path(run)
     run.mkdir(parents=True, exist_ok=True)
     _check_options(run, options)
