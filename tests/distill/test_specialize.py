@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -208,5 +209,5 @@ def test_selection_shortfall_names_what_to_change():
     assert "10 MD candidates" in message and "only 2 are left" in message
     assert "--md-steps" in message
     assert selection_shortfall(options, num_structures=2) == ""  # 20 candidates: 12 left
-    longer = SpecializeOptions(**{**options.__dict__, "md_steps": 300})
+    longer = dataclasses.replace(options, md_steps=300)
     assert selection_shortfall(longer, num_structures=1) == ""
