@@ -28,6 +28,8 @@ def _small_model():
         {"lmax": 3, "sh_lmax": 3},
         {"lmax": 1, "species_self_connection": True},
         {"lmax": 2, "sh_lmax": 2, "species_self_connection": True},
+        {"lmax": 1, "species_pair_radial": True},
+        {"lmax": 2, "sh_lmax": 2, "message_products": True},
     ],
 )
 def test_grown_model_computes_the_same_energy_forces_and_stress(overrides):
@@ -80,17 +82,56 @@ def test_growth_refuses_other_fields_and_shrinking():
     species_wise = grow_model(model, species_self_connection=True)
     with pytest.raises(ValueError, match="can only grow"):
         grow_model(species_wise, species_self_connection=False)
+    pair_wise = grow_model(model, species_pair_radial=True)
+    with pytest.raises(ValueError, match="can only grow"):
+        grow_model(pair_wise, species_pair_radial=False)
+    with pytest.raises(ValueError, match="must be true or false"):
+        grow_model(model, species_pair_radial=1)
+    with pytest.raises(ValueError, match="grow them first"):
+        grow_model(grow_model(model, message_products=True), lmax=2, sh_lmax=2)
+
+
+def test_grown_switches_keep_what_an_earlier_growth_learned():
+    """A model grown twice (pair tables, then products) keeps the first growth's weights."""
+    pair_wise = grow_model(_small_model(), species_pair_radial=True)
+    with torch.no_grad():
+        for layer in pair_wise.layers:
+            layer.radial_mlp.species_pair.centre.weight.normal_()
+    both = grow_model(pair_wise, message_products=True)
+    graph = _graph(pair_wise)
+    for key in (K.ENERGY, K.FORCES):
+        assert torch.allclose(pair_wise(graph)[key], both(graph)[key], atol=1e-10), key
+
+
+def test_species_pair_tables_and_products_learn_from_the_first_step():
+    """The grown tables and product maps start at zero (same function) but get a gradient."""
+    grown = grow_model(_small_model(), species_pair_radial=True, message_products=True).train()
+    grown(_graph(grown))[K.ENERGY].sum().backward()
+    for layer in grown.layers:
+        tables = layer.radial_mlp.species_pair
+        for table in (tables.centre, tables.neighbor):
+            assert torch.all(table.weight == 0)
+            assert table.weight.grad[[11, 17]].abs().max() > 0  # Na, Cl: the graph's elements
+            assert table.weight.grad[[1, 8]].abs().max() == 0  # elements not in the graph
+    first = grown.layers[0].message_products.linear_out.weight
+    assert torch.all(first == 0) and first.grad.abs().max() > 0
 
 
 def test_species_wise_model_survives_save_load_and_torchscript(tmp_path):
     from nanomlip.models import load_checkpoint, save_checkpoint
     from nanomlip.models.checkpoint import export_torchscript, load_torchscript
 
-    grown = grow_model(_small_model(), lmax=2, sh_lmax=2, species_self_connection=True)
+    grown = grow_model(
+        _small_model(), lmax=2, sh_lmax=2, species_self_connection=True, species_pair_radial=True
+    )
+    with torch.no_grad():  # tables that are not zero, so that the round trip is tested
+        for layer in grown.layers:
+            layer.radial_mlp.species_pair.centre.weight.normal_()
+            layer.radial_mlp.species_pair.neighbor.weight.normal_()
     graph = _graph(grown)
     expected = grown(graph)[K.ENERGY]
     loaded = load_checkpoint(save_checkpoint(grown, tmp_path / "g.safetensors")).double()
-    assert loaded.config.species_self_connection
+    assert loaded.config.species_self_connection and loaded.config.species_pair_radial
     assert torch.allclose(loaded(graph)[K.ENERGY], expected)
     scripted, _ = load_torchscript(export_torchscript(grown, tmp_path / "g.pt"))
     assert torch.allclose(scripted(graph)[K.ENERGY], expected)

@@ -52,8 +52,9 @@ class ModelSection:
         init_from: Checkpoint to start from (fine-tuning or continuing on more data): its
             weights, reference energies and scales are kept and ``preset`` is ignored;
             ``model`` may then raise ``lmax``/``sh_lmax`` or turn on
-            ``species_self_connection`` (the checkpoint grows with the same energies and
-            forces, :func:`nanomlip.models.grow.grow_model`) and must
+            ``species_self_connection``, ``species_pair_radial`` or ``message_products``
+            (the checkpoint grows with the same energies and forces,
+            :func:`nanomlip.models.grow.grow_model`) and must
             repeat the checkpoint's other fields if it names them. ``None``: a new model
             from ``preset``.
         freeze_layers: Fine-tuning: keep the element embedding, the radial basis and the

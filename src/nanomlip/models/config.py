@@ -30,6 +30,14 @@ class ModelConfig:
         species_self_connection: Give every block's self-connection separate weights per
             element (NequIP's species-wise self-interaction; per-atom cost, ~95x the
             self-connection parameters). False in checkpoints saved before it existed.
+        species_pair_radial: Make every block's radial weights depend on the elements of
+            both atoms of an edge, not on its length alone (two per-element tables added to
+            the radial MLP's hidden layer; two gathers of ``radial_hidden`` values per edge).
+            False in checkpoints saved before it existed.
+        message_products: Add the invariants of every atom's summed message (squared
+            norms of its vectors: the angles between its bonds) to the block's scalars,
+            with ``num_tensor_channels`` channels (per-atom cost only). False in
+            checkpoints saved before it existed.
     """
 
     cutoff: float = 5.0
@@ -44,6 +52,8 @@ class ModelConfig:
     readout_hidden: int = 16
     avg_num_neighbors: float = 30.0
     species_self_connection: bool = False
+    species_pair_radial: bool = False
+    message_products: bool = False
 
     def __post_init__(self) -> None:
         checks = {

@@ -28,7 +28,13 @@ from nanomlip.models.nano import NanoModel
 from nanomlip.nn.interaction import Interaction
 
 #: Fields of :class:`~nanomlip.models.config.ModelConfig` that growth may raise.
-GROWABLE_FIELDS = ("lmax", "sh_lmax", "species_self_connection")
+GROWABLE_FIELDS = (
+    "lmax",
+    "sh_lmax",
+    "species_self_connection",
+    "species_pair_radial",
+    "message_products",
+)
 
 
 def grow_model(model: NanoModel, seed: int = 0, **overrides: int | bool) -> NanoModel:
@@ -37,10 +43,11 @@ def grow_model(model: NanoModel, seed: int = 0, **overrides: int | bool) -> Nano
     Args:
         model: The trained student.
         seed: Seed of the random initialisation of the new paths.
-        **overrides: New values of ``lmax``, ``sh_lmax`` and/or
-            ``species_self_connection`` (False -> True: every element starts from the
-            shared self-connection); other fields may be given only with the model's
-            own values.
+        **overrides: New values of ``lmax``, ``sh_lmax``, ``species_self_connection``
+            (False -> True: every element starts from the shared self-connection) and/or
+            ``species_pair_radial`` (False -> True: the per-element tables start at
+            zero) and/or ``message_products`` (False -> True: their output map starts
+            at zero); other fields may be given only with the model's own values.
 
     Returns:
         The grown model (same dtype and device as ``model``, eval mode), with the
@@ -57,8 +64,9 @@ def grow_model(model: NanoModel, seed: int = 0, **overrides: int | bool) -> Nano
     if unknown:
         raise ValueError(f"unknown model configuration keys {unknown}; known keys: {sorted(known)}")
     changed = {name for name, value in overrides.items() if getattr(old_config, name) != value}
-    if not isinstance(overrides.get("species_self_connection", False), bool):
-        raise ValueError("species_self_connection must be true or false")
+    for switch in ("species_self_connection", "species_pair_radial", "message_products"):
+        if not isinstance(overrides.get(switch, False), bool):
+            raise ValueError(f"{switch} must be true or false")
     fixed = sorted(changed - set(GROWABLE_FIELDS))
     if fixed:
         values = {name: (getattr(old_config, name), overrides[name]) for name in fixed}
@@ -108,6 +116,17 @@ def _grow_interaction(old: Interaction, new: Interaction) -> None:
     )
 
     new.radial_mlp.layer_in.load_state_dict(old.radial_mlp.layer_in.state_dict())
+    if old.radial_mlp.species_pair is not None:
+        assert new.radial_mlp.species_pair is not None  # growth never turns it off
+        new.radial_mlp.species_pair.load_state_dict(old.radial_mlp.species_pair.state_dict())
+    if old.message_products is not None:
+        assert new.message_products is not None  # growth never turns them off
+        if old.tensor_product.irreps_out != new.tensor_product.irreps_out:
+            raise ValueError(
+                "a model with message_products cannot grow lmax or sh_lmax (its products "
+                "are sized for the old message): grow them first, then turn on message_products"
+            )
+        new.message_products.load_state_dict(old.message_products.state_dict())
     old_rows = _path_rows(old.tensor_product)
     new_rows = _path_rows(new.tensor_product)
     for key, rows in old_rows.items():

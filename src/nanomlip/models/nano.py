@@ -89,6 +89,8 @@ class NanoModel(nn.Module):
                 radial_hidden=config.radial_hidden,
                 avg_num_neighbors=config.avg_num_neighbors,
                 num_species=MAX_ATOMIC_NUMBER + 1 if config.species_self_connection else 0,
+                num_pair_species=MAX_ATOMIC_NUMBER + 1 if config.species_pair_radial else 0,
+                product_channels=config.num_tensor_channels if config.message_products else 0,
             )
             layers.append(layer)
             irreps = layer.irreps_out

@@ -106,6 +106,10 @@ def architecture_section(model: NanoModel) -> str:
         ("radial basis", f"{config.num_basis} Bessel × envelope (p = {config.envelope_p})"),
         ("radial MLP / readout width", f"{config.radial_hidden} / {config.readout_hidden}"),
         (
+            "radial weights",
+            "of length and both elements" if config.species_pair_radial else "of length only",
+        ),
+        (
             "self-connection",
             "per element (NequIP)" if config.species_self_connection else "shared by all elements",
         ),
