@@ -6,6 +6,7 @@ and stress) on rattled diamond Si, median of ``--repeats`` steps after one warm-
 
 Example (the table in benchmarks/capacity/capacity.md):
     python benchmarks/capacity/variant_speed.py --atoms-per-side 6 --threads 2
+    python benchmarks/capacity/variant_speed.py --only species-pair,products --repeats 7
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ VARIANTS = {
     "l <= 3": {"lmax": 3, "sh_lmax": 3},
     "l <= 3, 16 tensor channels": {"lmax": 3, "sh_lmax": 3, "num_tensor_channels": 16},
     "three blocks": {"num_layers": 3},
+    "species-pair radial weights": {"species_pair_radial": True},
+    "message products": {"message_products": True},
+    "species-pair radial weights + message products": {
+        "species_pair_radial": True,
+        "message_products": True,
+    },
 }
 PRESETS = {"nano-l (three blocks, l <= 2, wider MLPs)": "nano-l"}
 
@@ -54,6 +61,9 @@ def main() -> None:
     parser.add_argument("--atoms-per-side", type=int, default=6, help="cubic cells per side")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--only", help="comma list of parts of variant names to time (nano-5.0 is always timed)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(args.atoms_per_side)
@@ -64,6 +74,13 @@ def main() -> None:
     baseline = None
     models = {name: ("nano-5.0", overrides) for name, overrides in VARIANTS.items()}
     models.update({name: (preset, {}) for name, preset in PRESETS.items()})
+    if args.only:
+        wanted = args.only.split(",")
+        models = {
+            name: spec
+            for index, (name, spec) in enumerate(models.items())
+            if index == 0 or any(part in name for part in wanted)
+        }
     for name, (preset, overrides) in models.items():
         model = build_model(preset, **overrides)
         seconds = time_per_atom(model, atoms, args.repeats)

@@ -109,6 +109,7 @@ def architecture_section(model: NanoModel) -> str:
             "radial weights",
             "of length and both elements" if config.species_pair_radial else "of length only",
         ),
+        ("bond-angle products of the summed message", "yes" if config.message_products else "no"),
         (
             "self-connection",
             "per element (NequIP)" if config.species_self_connection else "shared by all elements",
