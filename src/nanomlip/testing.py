@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from ase.neighborlist import neighbor_list as ase_neighbor_list
 from nanomlip import _keys as K
 from nanomlip.data.graph import atoms_to_graph, batch_atoms
 from nanomlip.models.nano import NanoModel
+from nanomlip.nn.interaction import MessageProducts, SpeciesPairEmbedding
+
+ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
 
 
 @dataclass(frozen=True)
@@ -419,6 +423,30 @@ def with_random_element_energies(model: NanoModel, seed: int = 0) -> NanoModel:
     with torch.no_grad():
         model.atomic_energy_scale.copy_(torch.from_numpy(rng.uniform(5.0, 20.0, size)))
         model.atomic_energy_shift.copy_(torch.from_numpy(rng.uniform(-5.0, 0.0, size)))
+    return model
+
+
+def with_random_zero_started_weights(model: ModuleT, seed: int = 0) -> ModuleT:
+    """Fill the weights that start at zero (species-pair tables, message-product maps) at random.
+
+    Those weights start at zero so that growth keeps a trained model's function; a check
+    run on them at zero would not exercise their path. The tables get a spread of 0.1
+    (nano-5.5 learned 0.05-0.06), the product maps e3nn's own initialisation (standard
+    normal). ``model`` is a model or any module holding such blocks; it is modified and
+    returned.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, SpeciesPairEmbedding):
+                weights, spread = [module.centre.weight, module.neighbor.weight], 0.1
+            elif isinstance(module, MessageProducts):
+                weights, spread = [module.linear_out.weight], 1.0
+            else:
+                continue
+            for weight in weights:
+                noise = torch.randn(weight.shape, generator=generator, dtype=torch.float64)
+                weight.copy_((spread * noise).to(weight.dtype))
     return model
 
 

@@ -7,7 +7,7 @@ from nanomlip.data.graph import collate
 from nanomlip.distill import data as D
 from nanomlip.models import build_model
 from nanomlip.models.grow import grow_model
-from nanomlip.testing import with_random_element_energies
+from nanomlip.testing import with_random_element_energies, with_random_zero_started_weights
 
 
 def _graph(model):
@@ -93,10 +93,9 @@ def test_growth_refuses_other_fields_and_shrinking():
 
 def test_grown_switches_keep_what_an_earlier_growth_learned():
     """A model grown twice (pair tables, then products) keeps the first growth's weights."""
-    pair_wise = grow_model(_small_model(), species_pair_radial=True)
-    with torch.no_grad():
-        for layer in pair_wise.layers:
-            layer.radial_mlp.species_pair.centre.weight.normal_()
+    pair_wise = with_random_zero_started_weights(
+        grow_model(_small_model(), species_pair_radial=True)
+    )
     both = grow_model(pair_wise, message_products=True)
     graph = _graph(pair_wise)
     for key in (K.ENERGY, K.FORCES):
@@ -124,10 +123,7 @@ def test_species_wise_model_survives_save_load_and_torchscript(tmp_path):
     grown = grow_model(
         _small_model(), lmax=2, sh_lmax=2, species_self_connection=True, species_pair_radial=True
     )
-    with torch.no_grad():  # tables that are not zero, so that the round trip is tested
-        for layer in grown.layers:
-            layer.radial_mlp.species_pair.centre.weight.normal_()
-            layer.radial_mlp.species_pair.neighbor.weight.normal_()
+    with_random_zero_started_weights(grown)  # tables that are not zero: the round trip is tested
     graph = _graph(grown)
     expected = grown(graph)[K.ENERGY]
     loaded = load_checkpoint(save_checkpoint(grown, tmp_path / "g.safetensors")).double()

@@ -8,10 +8,7 @@ from nanomlip.nn.interaction import MessageProducts, RadialMLP
 def _radial_with_random_tables(num_species=4):
     torch.manual_seed(0)
     radial = RadialMLP(num_basis=3, hidden=5, num_weights=2, num_species=num_species)
-    with torch.no_grad():
-        radial.species_pair.centre.weight.normal_()
-        radial.species_pair.neighbor.weight.normal_()
-    return radial
+    return testing.with_random_zero_started_weights(radial)
 
 
 def test_species_pair_radial_weights_depend_on_both_elements_and_their_order():
@@ -36,10 +33,7 @@ def test_radial_weights_of_length_only_ignore_the_elements():
 
 def test_species_pair_model_passes_the_consistency_suite(tmp_path):
     model = build_model("nano-xs", species_pair_radial=True).double()
-    with torch.no_grad():
-        for layer in model.layers:
-            layer.radial_mlp.species_pair.centre.weight.normal_()
-            layer.radial_mlp.species_pair.neighbor.weight.normal_()
+    testing.with_random_zero_started_weights(model)
     testing.check_model(testing.with_random_element_energies(model), tmp_path)
 
 
@@ -47,8 +41,7 @@ def test_message_products_see_the_angle_between_two_bonds():
     """Two bonds at 90 and at 180 degrees: the same sum of scalars, other products."""
     torch.manual_seed(0)
     products = MessageProducts(o3.Irreps("1x0e+1x1o"), o3.Irreps("2x0e"), channels=2)
-    with torch.no_grad():
-        products.linear_out.weight.normal_()
+    testing.with_random_zero_started_weights(products)
     sh = o3.spherical_harmonics("1x0e+1x1o", torch.eye(3), normalize=True)  # x, y, z bonds
     right_angle = sh[0] + sh[1]
     straight = sh[0] + o3.spherical_harmonics("1x0e+1x1o", -torch.eye(3)[:1], True)[0]
@@ -59,7 +52,5 @@ def test_message_products_see_the_angle_between_two_bonds():
 
 def test_message_products_model_passes_the_consistency_suite(tmp_path):
     model = build_model("nano-xs", message_products=True, species_pair_radial=True).double()
-    with torch.no_grad():
-        for layer in model.layers:
-            layer.message_products.linear_out.weight.normal_()
+    testing.with_random_zero_started_weights(model)
     testing.check_model(testing.with_random_element_energies(model), tmp_path)
