@@ -228,6 +228,34 @@ def test_cli_writes_json_markdown_and_png(tmp_path, capsys):
     assert "nano-xs" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("ignore:.*UNTRAINED model")
+def test_cli_times_a_trained_checkpoint_beside_the_presets(tmp_path, capsys):
+    from nanomlip.cli.main import main
+    from nanomlip.models import build_model
+    from nanomlip.models.checkpoint import save_checkpoint
+
+    checkpoint = tmp_path / "paired.safetensors"
+    save_checkpoint(build_model("nano-xs", species_pair_radial=True), checkpoint)
+    out = tmp_path / "speed.json"
+    argv = ["bench", "speed", "--presets", "nano-xs", "--models", f"paired=student:{checkpoint}"]
+    argv += ["--peers", "none", "--systems", "sio2", "--sizes", "9", "--steps", "1"]
+    argv += ["--threads", "1", "--in-process", "--out", str(out)]
+    assert main(argv) == 0
+    timed = {point["model"] for point in json.loads(out.read_text())["results"]}
+    assert timed == {"nano-xs", "paired"}
+    assert "trained weights" in out.with_suffix(".md").read_text()
+
+
+def test_cli_speed_models_must_be_uniquely_labelled_students():
+    from nanomlip.cli.main import main
+
+    base = ["bench", "speed", "--peers", "none", "--sizes", "8", "--presets", "nano-xs"]
+    with pytest.raises(SystemExit, match="time teachers with --peers"):
+        main([*base, "--models", "teacher:sevennet:7net-0"])
+    with pytest.raises(SystemExit, match="two models are labelled nano-xs"):
+        main([*base, "--models", "nano-xs=student:nano-5.0"])
+
+
 def test_cli_rejects_unknown_peer():
     from nanomlip.cli.main import main
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,13 @@ def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
         ),
     )
     speed.add_argument("--presets", default=",".join(available_presets()), help="student presets")
+    speed.add_argument(
+        "--models",
+        default="",
+        help="trained models to time beside the presets, comma-separated "
+        "[LABEL=]student:CHECKPOINT_OR_NAME (a registered name such as nano-5.6); their "
+        "architecture options (e.g. pair-dependent radial weights) are timed as trained",
+    )
     speed.add_argument(
         "--peers",
         default="sevennet-0",
@@ -82,7 +90,8 @@ def _add_speed_parser(kinds: argparse._SubParsersAction) -> None:
     speed.set_defaults(handler=run_speed)
 
 
-def _speed_models(presets: str, peers: str) -> list[ModelSpec]:
+def _speed_models(presets: str, peers: str, trained: str = "") -> list[ModelSpec]:
+    from nanomlip.bench.models import parse_model_specs
     from nanomlip.bench.peers import available_peers, peer_spec, student_spec
 
     models = []
@@ -90,12 +99,30 @@ def _speed_models(presets: str, peers: str) -> list[ModelSpec]:
         if preset not in available_presets():
             raise SystemExit(f"unknown preset {preset!r}; choose from {available_presets()}")
         models.append(student_spec(preset))
+    if trained.strip():
+        try:
+            specs = parse_model_specs(trained)
+        except ValueError as error:
+            raise SystemExit(f"--models: {error}") from None
+        for spec in specs:
+            if spec.kind != "student":
+                raise SystemExit(
+                    f"--models: {spec.label!r} is a {spec.kind}; time teachers with --peers"
+                )
+            models.append(replace(spec, description=f"student {spec.target} (trained weights)"))
     names = {"none": [], "all": available_peers()}.get(peers, list(filter(None, peers.split(","))))
     for name in names:
         if name not in available_peers():
             raise SystemExit(f"unknown peer {name!r}; choose from {sorted(available_peers())}")
         _check_peer_package(name, peer_spec(name).kind)
         models.append(peer_spec(name))
+    labels = [model.label for model in models]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise SystemExit(
+            f"two models are labelled {', '.join(repeated)}; rename one in --models "
+            "(LABEL=student:...)"
+        )
     return models
 
 
@@ -148,7 +175,7 @@ def run_speed(args: argparse.Namespace) -> int:
         seed=args.seed,
         allocators=_allocators(args.allocators),
     )
-    models = _speed_models(args.presets, args.peers)
+    models = _speed_models(args.presets, args.peers, args.models)
     results = run_harness(models, config)
     for setting in dict.fromkeys(r.allocator for r in results):
         mine = with_allocator(results, setting)
