@@ -19,6 +19,18 @@ def calculator():
     return NanoCalculator()
 
 
+def _lattice_minima(calculator, element, structure, lattice):
+    """Minima (Å) of a cubic fit to the energy per atom over the lattice constants ``lattice``."""
+    energies = []
+    for a in lattice:
+        atoms = bulk(element, structure, a=a)
+        atoms.calc = calculator
+        energies.append(atoms.get_potential_energy() / len(atoms))
+    fit = np.polyfit(lattice, energies, 3)
+    roots = [r.real for r in np.roots(np.polyder(fit)) if abs(r.imag) < 1e-9]
+    return [r for r in roots if np.polyval(np.polyder(fit, 2), r) > 0]
+
+
 def test_default_model_is_shipped_with_its_provenance(calculator):
     assert DEFAULT_MODEL in registry.registered_models()
     metadata = calculator.metadata
@@ -35,15 +47,7 @@ def test_default_model_is_shipped_with_its_provenance(calculator):
 def test_default_model_gives_a_copper_equilibrium_near_dft(calculator):
     # WIEN2k PBE (dcdft): 11.95 Å^3/atom, a = 3.630 Å; the student's fcc-Cu minimum must
     # lie within 2 % of it.
-    lattice = np.linspace(3.40, 3.90, 11)
-    energies = []
-    for a in lattice:
-        atoms = bulk("Cu", "fcc", a=a)
-        atoms.calc = calculator
-        energies.append(atoms.get_potential_energy() / len(atoms))
-    fit = np.polyfit(lattice, energies, 3)
-    roots = [r.real for r in np.roots(np.polyder(fit)) if abs(r.imag) < 1e-9]
-    minima = [r for r in roots if np.polyval(np.polyder(fit, 2), r) > 0]
+    minima = _lattice_minima(calculator, "Cu", "fcc", np.linspace(3.40, 3.90, 11))
     assert minima and abs(minima[0] - 3.630) / 3.630 < 0.02
 
 
@@ -52,14 +56,7 @@ def test_default_model_gives_group_iv_diamond_minima_near_dft(calculator, elemen
     # WIEN2k PBE (dcdft) diamond lattice constants from V0 = a^3 / 8; nano-5.3 put Ge 0.1 eV/atom
     # above its teacher, nano-5.6 lies within 0.7 % of these minima.
     lattice = np.linspace(0.95 * wien2k_a, 1.05 * wien2k_a, 11)
-    energies = []
-    for a in lattice:
-        atoms = bulk(element, "diamond", a=a)
-        atoms.calc = calculator
-        energies.append(atoms.get_potential_energy() / len(atoms))
-    fit = np.polyfit(lattice, energies, 3)
-    roots = [r.real for r in np.roots(np.polyder(fit)) if abs(r.imag) < 1e-9]
-    minima = [r for r in roots if np.polyval(np.polyder(fit, 2), r) > 0]
+    minima = _lattice_minima(calculator, element, "diamond", lattice)
     assert minima and abs(minima[0] - wien2k_a) / wien2k_a < 0.015
 
 
