@@ -103,6 +103,16 @@ def test_freezing_every_block_is_refused(universal, tmp_path, emt_frames):
         )
 
 
+def test_weights_of_the_data_s_own_categories_are_refused_before_any_work(
+    universal, tmp_path, emt_frames
+):
+    write(tmp_path / "dft.extxyz", emt_frames("Al", 4, seed=9))
+    config = _config(category_weights={"replay": 0.5, "close_contact": 0.3})
+    with pytest.raises(ValueError, match=r"\['close_contact'\].*nanomlip distill"):
+        finetune(tmp_path / "dft.extxyz", tmp_path / "run", _options(universal), config)
+    assert not (tmp_path / "run").exists()
+
+
 def test_reference_energies_refit_to_another_level_of_theory(universal, tmp_path, emt_frames):
     frames = emt_frames("Cu", 10, seed=11)
     for atoms in frames:  # a "DFT" code whose Cu reference sits 0.7 eV/atom higher

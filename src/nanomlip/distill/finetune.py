@@ -340,6 +340,26 @@ def finetune_config(config: TrainConfig, out: Path) -> TrainConfig:
     return apply_values({"init_from": str(out / INIT_MODEL), "val_fraction": 0.0}, config)
 
 
+def check_category_weights(config: TrainConfig | None) -> None:
+    """Fail before any work when ``category_weights`` names other than ``user`` / ``replay``.
+
+    A fine-tune trains the data's frames as category ``user`` and the replayed frames as
+    ``replay``, whatever categories they had (the report compares the two).
+
+    Raises:
+        ValueError: Another category is named; the message says how to weight those.
+    """
+    named = set(config.category_weights) if config else set()
+    other = sorted(named - {USER_CATEGORY, REPLAY_CATEGORY})
+    if other:
+        raise ValueError(
+            f"category_weights names {other}, but a fine-tune trains every frame of the data "
+            f"as {USER_CATEGORY!r} and every replayed frame as {REPLAY_CATEGORY!r}: weight "
+            "those two, or weight a dataset's own categories with `nanomlip distill --data "
+            "DATASET --set init_from=MODEL --set val_fraction=0 --set category_weights=...`"
+        )
+
+
 def finetune(
     data: str | os.PathLike,
     out: str | os.PathLike,
@@ -363,6 +383,7 @@ def finetune(
     """
     options = options or FinetuneOptions()
     out = Path(out)
+    check_category_weights(config)
     prepared = prepare(data, out, options)
     trainer = make_trainer(out / "data", out, finetune_config(config or TrainConfig(), out))
     result = trainer.fit()
