@@ -6,11 +6,17 @@ from nanomlip.models import ModelConfig, available_presets, preset_config
 
 def test_required_presets_exist_with_their_cutoffs():
     presets = available_presets()
-    assert {"nano-5.0", "nano-5.5"} <= set(presets)
+    assert {"nano-5.0", "nano-c5.5"} <= set(presets)
     assert preset_config("nano-5.0").cutoff == 5.0
-    assert preset_config("nano-5.5").cutoff == 5.5
+    assert preset_config("nano-c5.5").cutoff == 5.5
     sizes = {name: nanomlip.build_model(name).num_parameters() for name in presets}
     assert min(sizes.values()) < sizes["nano-5.0"] < max(sizes.values())
+
+
+def test_former_preset_name_of_a_shipped_model_warns_and_names_the_new_one():
+    with pytest.warns(FutureWarning, match="nano-c5.5"):
+        config = preset_config("nano-5.5")
+    assert config == preset_config("nano-c5.5")
 
 
 def test_unknown_preset_lists_the_available_ones():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,8 +110,25 @@ def available_presets() -> list[str]:
     return sorted(_PRESETS)
 
 
+#: Former preset names that a shipped model now carries: old name -> preset name.
+_RENAMED_PRESETS = {"nano-5.5": "nano-c5.5"}
+
+
 def preset_config(name: str, **overrides: Any) -> ModelConfig:
-    """The configuration of preset ``name`` with optional field overrides."""
+    """The configuration of preset ``name`` with optional field overrides.
+
+    A former name (``nano-5.5``, now the shipped model of that name) still gives its preset,
+    with a warning that names the preset to use instead.
+    """
+    if name in _RENAMED_PRESETS:
+        warnings.warn(
+            f"preset {name!r} is now {_RENAMED_PRESETS[name]!r}: {name!r} names a shipped model "
+            f"(nanomlip.NanoCalculator(model={name!r})); use preset {_RENAMED_PRESETS[name]!r} for "
+            "the untrained architecture",
+            FutureWarning,
+            stacklevel=2,
+        )
+        name = _RENAMED_PRESETS[name]
     if name not in _PRESETS:
         raise ValueError(f"unknown preset {name!r}; available presets: {available_presets()}")
     config = _PRESETS[name]()
@@ -145,9 +163,12 @@ def _nano_5_0() -> ModelConfig:
     return ModelConfig(cutoff=5.0, num_scalar_channels=64, num_tensor_channels=32)
 
 
-@register_preset("nano-5.5")
-def _nano_5_5() -> ModelConfig:
-    """The default student with the longer 5.5 Å cutoff."""
+@register_preset("nano-c5.5")
+def _nano_c5_5() -> ModelConfig:
+    """The default student with the longer 5.5 Å cutoff.
+
+    Named ``nano-5.5`` until that name became a shipped model's (a former name still works).
+    """
     return ModelConfig(
         cutoff=5.5, num_scalar_channels=64, num_tensor_channels=32, avg_num_neighbors=40.0
     )
