@@ -1,4 +1,5 @@
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ from ase.build import bulk
 from ase.io import read, write
 
 import nanomlip
+from nanomlip._defaults import DEFAULT_MODEL
 from nanomlip.cli.main import main
 from nanomlip.integrations.ase_calculator import NanoCalculator
 
@@ -197,6 +199,8 @@ def test_missing_file_restart_and_default_model_errors(tmp_path, si8, checkpoint
     out = tmp_path / "default"
     assert main(["md", str(si8), "--steps", "1", "--no-progress", "--out-dir", str(out)]) == 0
     assert (out / "thermo.csv").is_file()  # the shipped default model ran
+    record = json.loads((out / "run.json").read_text())
+    assert record["segments"][0]["model"] == DEFAULT_MODEL  # its name, not "default"
 
 
 def test_untrained_preset_is_announced(tmp_path, si8, capsys):

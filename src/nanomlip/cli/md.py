@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nanomlip._defaults import DEFAULT_MODEL
 from nanomlip.cli.options import add_model_options, add_structure_options, calculator_from_args
 from nanomlip.cli.trust import add_trust_options, trust_from_args, trust_summary
 
@@ -136,7 +137,7 @@ def _prepare_run(args: argparse.Namespace, config: MDConfig) -> _PreparedRun:
         temperature_K=config.temperature_K,
         pressure_GPa=config.pressure_GPa,
         timestep_fs=config.timestep_fs,
-        model=f"preset:{args.preset}" if args.preset else str(args.model or "default"),
+        model=f"preset:{args.preset}" if args.preset else str(args.model or DEFAULT_MODEL),
     )
     if args.restart:
         record, notes = continue_run_record(record, args.file, args.supercell, segment)

@@ -37,7 +37,9 @@ class Segment:
         temperature_K: Target temperature, in K.
         pressure_GPa: Target pressure, in GPa.
         timestep_fs: Time step, in fs.
-        model: The model option as given (path, registered name or ``preset:NAME``).
+        model: The model option as given (path, registered name or ``preset:NAME``); the
+            default model's registered name when none was given, so a restart after the
+            default changed starts a new, announced segment.
     """
 
     start_step: int
