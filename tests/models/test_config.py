@@ -2,6 +2,7 @@ import pytest
 
 import nanomlip
 from nanomlip.models import ModelConfig, available_presets, preset_config
+from nanomlip.models.config import is_preset
 
 
 def test_required_presets_exist_with_their_cutoffs():
@@ -17,6 +18,7 @@ def test_former_preset_name_of_a_shipped_model_warns_and_names_the_new_one():
     with pytest.warns(FutureWarning, match="nano-c5.5"):
         config = preset_config("nano-5.5")
     assert config == preset_config("nano-c5.5")
+    assert is_preset("nano-5.5") and is_preset("nano-c5.5") and not is_preset("nano-9000")
 
 
 def test_unknown_preset_lists_the_available_ones():

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nanomlip.cli import bench_electrolytes, bench_lattice
-from nanomlip.models.config import available_presets
+from nanomlip.models.config import available_presets, is_preset
 
 if TYPE_CHECKING:
     from nanomlip.bench.models import ModelSpec
@@ -96,7 +96,7 @@ def _speed_models(presets: str, peers: str, trained: str = "") -> list[ModelSpec
 
     models = []
     for preset in filter(None, presets.split(",")):
-        if preset not in available_presets():
+        if not is_preset(preset):
             raise SystemExit(f"unknown preset {preset!r}; choose from {available_presets()}")
         models.append(student_spec(preset))
     if trained.strip():

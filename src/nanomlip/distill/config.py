@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
-from nanomlip.models.config import ModelConfig, available_presets
+from nanomlip.models.config import ModelConfig, available_presets, is_preset
 
 #: Keys that only decide when or how visibly a run stops; they may differ when resuming.
 RUNTIME_KEYS = ("max_steps", "max_minutes", "progress", "num_threads", "device")
@@ -204,7 +204,7 @@ class TrainConfig(RunSection, OptimiserSection, LossSection, ModelSection):
 
     def _problems(self) -> list[tuple[str, str]]:
         checks = [
-            ("preset", self.preset in available_presets(), f"one of {available_presets()}"),
+            ("preset", is_preset(self.preset), f"one of {available_presets()}"),
             ("val_fraction", 0 <= self.val_fraction < 1, "must be in [0, 1)"),
             ("batch_size", self.batch_size >= 1, "must be >= 1"),
             ("max_atoms_per_batch", self.max_atoms_per_batch >= 0, "must be >= 0"),

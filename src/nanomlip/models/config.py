@@ -110,6 +110,11 @@ def available_presets() -> list[str]:
     return sorted(_PRESETS)
 
 
+def is_preset(name: str) -> bool:
+    """Whether :func:`preset_config` takes ``name``: a preset, or a former name of one."""
+    return name in _PRESETS or name in _RENAMED_PRESETS
+
+
 #: Former preset names that a shipped model now carries: old name -> preset name.
 _RENAMED_PRESETS = {"nano-5.5": "nano-c5.5"}
 
