@@ -92,6 +92,9 @@ class ModelConfig:
 
 _PRESETS: dict[str, Callable[[], ModelConfig]] = {}
 
+#: Former preset names that a shipped model now carries: old name -> preset name.
+_RENAMED_PRESETS = {"nano-5.5": "nano-c5.5"}
+
 
 def register_preset(name: str) -> Callable[[Callable[[], ModelConfig]], Callable[[], ModelConfig]]:
     """Decorator that registers a function returning a :class:`ModelConfig` under ``name``."""
@@ -113,10 +116,6 @@ def available_presets() -> list[str]:
 def is_preset(name: str) -> bool:
     """Whether :func:`preset_config` takes ``name``: a preset, or a former name of one."""
     return name in _PRESETS or name in _RENAMED_PRESETS
-
-
-#: Former preset names that a shipped model now carries: old name -> preset name.
-_RENAMED_PRESETS = {"nano-5.5": "nano-c5.5"}
 
 
 def preset_config(name: str, **overrides: Any) -> ModelConfig:
